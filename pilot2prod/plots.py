@@ -1,0 +1,143 @@
+"""Figures. Computing lives elsewhere; these functions only draw what they are given.
+
+Every figure has a title, labelled axes with units, an opaque light background (readable in the
+book's dark mode) and the Okabe-Ito colour-blind-safe palette.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
+             "#000000"]
+BACKGROUND = "#FFFFFF"
+
+
+def style() -> None:
+    """Apply the house style to matplotlib (idempotent)."""
+    plt.rcParams.update(
+        {
+            "figure.facecolor": BACKGROUND,
+            "axes.facecolor": BACKGROUND,
+            "savefig.facecolor": BACKGROUND,
+            "savefig.transparent": False,
+            "axes.prop_cycle": matplotlib.cycler(color=OKABE_ITO),
+            "axes.grid": True,
+            "grid.color": "#DDDDDD",
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "figure.dpi": 100,
+            "font.size": 10,
+            "axes.titlesize": 11,
+        }
+    )
+
+
+def _figure(width: float = 8.0, height: float = 4.0):
+    style()
+    return plt.subplots(figsize=(width, height), layout="constrained")
+
+
+def duration_distribution(
+    durations_closed: np.ndarray, km: pd.DataFrame, km_value: float, naive_value: float,
+    unit: str, metric_label: str,
+):
+    """Left: histogram of completed durations (log axis). Right: the KM curve with both
+    estimates marked, so the censoring bias is visible."""
+    style()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+    positive = durations_closed[durations_closed > 0]
+    bins = np.logspace(np.log10(positive.min()), np.log10(positive.max()), 40)
+    left.hist(positive, bins=bins, color=OKABE_ITO[0], edgecolor="white")
+    left.set_xscale("log")
+    left.set_title("Completed durations (log scale)")
+    left.set_xlabel(f"duration ({unit})")
+    left.set_ylabel("events")
+    right.step(km["time"], km["still_open"], where="post", color=OKABE_ITO[0],
+               label="Kaplan-Meier (open events censored)")
+    right.axvline(km_value, color=OKABE_ITO[0], linestyle="--",
+                  label=f"KM {metric_label}: {km_value:.1f}")
+    right.axvline(naive_value, color=OKABE_ITO[3], linestyle=":",
+                  label=f"closed-only {metric_label}: {naive_value:.1f}")
+    right.set_xscale("symlog", linthresh=1.0)
+    right.set_ylim(0, 1)
+    right.set_title("Share still open by elapsed time")
+    right.set_xlabel(f"time since start ({unit})")
+    right.set_ylabel("share still open")
+    right.legend(fontsize=8, loc="upper right")
+    fig.suptitle("How long events take in the baseline window")
+    return fig
+
+
+def weekly_trend(weekly: pd.DataFrame, window_start: pd.Timestamp, as_of: pd.Timestamp,
+                 metric_label: str, value_label: str):
+    """Weekly volume (bars) and the metric by week of creation (line), baseline shaded."""
+    fig, ax = _figure(10, 4)
+    ax.bar(weekly["week"], weekly["events"], width=6, color="#BBBBBB", label="events per week")
+    ax.set_ylabel("events per week")
+    ax.set_xlabel("week of creation")
+    twin = ax.twinx()
+    twin.plot(weekly["week"], weekly["km"], color=OKABE_ITO[0], marker=".",
+              label=f"{metric_label} (Kaplan-Meier)")
+    twin.plot(weekly["week"], weekly["naive"], color=OKABE_ITO[3], linestyle=":",
+              label=f"{metric_label} (closed only)")
+    twin.set_ylabel(value_label)
+    twin.grid(False)
+    ax.axvspan(window_start, as_of, color=OKABE_ITO[2], alpha=0.15, label="baseline window")
+    handles = ax.get_legend_handles_labels()
+    handles2 = twin.get_legend_handles_labels()
+    ax.legend(handles[0] + handles2[0], handles[1] + handles2[1], fontsize=8, loc="upper left")
+    ax.set_title(f"Weekly volume and {metric_label}")
+    return fig
+
+
+def seasonality_bars(table: pd.DataFrame, key: str, volume_column: str, value_label: str):
+    """Volume (bars) and the metric (dots) by weekday or month."""
+    fig, ax = _figure(8, 3.5)
+    ax.bar(table[key], table[volume_column], color="#BBBBBB", label=volume_column.replace("_",
+                                                                                          " "))
+    ax.set_ylabel(volume_column.replace("_", " "))
+    ax.set_xlabel(key)
+    twin = ax.twinx()
+    twin.plot(table[key], table["metric_km"], color=OKABE_ITO[0], marker="o", label=value_label)
+    twin.set_ylabel(value_label)
+    twin.grid(False)
+    ax.set_title(f"Seasonality by {key}: volume and {value_label}")
+    return fig
+
+
+def mde_curve(mde: pd.DataFrame, target: float, title: str, ylabel: str):
+    """Minimum detectable effect by experiment length, with the target as a line."""
+    fig, ax = _figure(7, 3.5)
+    ax.plot(mde["weeks"], 100 * mde["mde_relative"], marker="o", color=OKABE_ITO[0],
+            label="minimum detectable effect")
+    ax.axhline(100 * abs(target), color=OKABE_ITO[3], linestyle="--",
+               label=f"target ({100 * abs(target):.0f} %)")
+    ax.set_xscale("log")
+    ax.set_xticks(mde["weeks"], [str(w) for w in mde["weeks"]])
+    ax.set_xlabel("experiment length (weeks)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def baseline_by_segment(table: pd.DataFrame, value_label: str):
+    """KM baseline per segment with its interval, beside the closed-only estimate."""
+    rows = table.iloc[::-1]
+    fig, ax = _figure(8, 0.5 * len(rows) + 1.5)
+    y = np.arange(len(rows))
+    ax.errorbar(rows["km"], y, xerr=[rows["km"] - rows["km_low"], rows["km_high"] - rows["km"]],
+                fmt="o", color=OKABE_ITO[0], label="Kaplan-Meier, 95 % CI")
+    ax.plot(rows["naive"], y + 0.15, "x", color=OKABE_ITO[3], label="closed only")
+    ax.set_yticks(y, rows["segment"])
+    ax.set_xlabel(value_label)
+    ax.set_title(f"Baseline by segment: {value_label}")
+    ax.legend(fontsize=8)
+    return fig
