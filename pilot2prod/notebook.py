@@ -81,12 +81,28 @@ def write_yaml(folder: Path, data: dict[str, Any], name: str) -> Path:
     return path
 
 
-def glue(values: dict[str, Any]) -> None:
-    """Glue numbers for the chapter prose (myst-nb), without displaying them here."""
+class Sentence:
+    """Text glued for the prose: its plain-text form is the text itself, without quotes."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:  # noqa: ANN001 - IPython API
+        printer.text(self.text)
+
+
+def glue(values: dict[str, Any], sentences: dict[str, str] | None = None) -> None:
+    """Glue numbers and sentences for the chapter prose, without showing them here.
+
+    The prose pastes them with ``{glue:text}`/notebooks/<name>.ipynb::<key>:<format>```; the text
+    role escapes what it pastes.
+    """
     from myst_nb import glue as _glue
 
     for key, value in values.items():
         _glue(key, to_jsonable(value), display=False)
+    for key, text in (sentences or {}).items():
+        _glue(key, Sentence(text), display=False)
 
 
 def quote(text: str) -> None:

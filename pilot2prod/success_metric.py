@@ -656,6 +656,7 @@ class SuccessMetricResult:
             "c1_reopen_pct": 100 * self.guardrail_baseline("reopen rate"),
             "c1_csat": self.guardrail_baseline("CSAT (mean score)"),
             "c1_end_before_start": self.events.report.end_before_start,
+            "c1_target_change_pct": 100 * abs(self.params.target_change),
         }
 
     def results(self) -> dict[str, Any]:
