@@ -402,7 +402,7 @@ def seasonality(events: Events, p: SuccessMetricParameters) -> dict[str, pd.Data
         ("month", ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
                    "Dec"]),
     ):
-        part = f["start"].dt.weekday if key == "weekday" else f["start"].dt.month - 1
+        part = f["start"].dt.day_of_week if key == "weekday" else f["start"].dt.month - 1
         rows = []
         for idx, label in enumerate(labels):
             group = f[part == idx]
@@ -441,7 +441,8 @@ def guardrails(window: pd.DataFrame, events: Events, p: SuccessMetricParameters)
                          "limit": ci.estimate + p.reopen_tolerance_pp / 100.0,
                          "rule": f"stays at or below baseline + {p.reopen_tolerance_pp:g} pp"})
     if events.has_csat:
-        scores = window["csat"].dropna()
+        # Only scores given by as_of: a survey answered later did not exist on that day.
+        scores = window.loc[window["observed"], "csat"].dropna()
         if len(scores) >= 2:
             ci = stats.bootstrap_ci(scores.to_numpy(), "mean", n_resamples=p.n_bootstrap,
                                     seed=p.seed)

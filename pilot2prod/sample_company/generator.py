@@ -11,6 +11,8 @@ cell for the Excel workbook.
 
 from __future__ import annotations
 
+import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,7 +166,7 @@ def generate(seed: int = SEED) -> GeneratedCompany:
     chan_names = list(CHANNELS)
     channel = rng.choice(chan_names, size=n, p=[CHANNELS[c][0] for c in chan_names])
 
-    weekday = created.weekday.to_numpy()
+    weekday = created.day_of_week.to_numpy()
     month = created.month.to_numpy()
     treated = np.isin(team, TREATED_TEAMS) & (created >= LAUNCH)
     complex_ticket = rng.random(n) < COMPLEX_SHARE
@@ -243,6 +245,8 @@ def generate(seed: int = SEED) -> GeneratedCompany:
         ticket_customer[j] = ticket_customer[i]
         true_category[j] = true_category[i]
         resubmitted_pairs.append((i, int(j)))
+    # Resubmissions copy customers, so count orphan tickets on the final assignment.
+    orphan_tickets = int(np.isin(ticket_customer, customer_ids[orphan_customers]).sum())
 
     ticket_ids = np.array([f"T-{100001 + i}" for i in range(n)])
     resolved_out = resolved.where(~is_open)
@@ -364,6 +368,8 @@ def _crm(
     exact = accounts.iloc[rng.choice(n, size=60, replace=False)].copy()
     accounts = pd.concat([accounts, dup_rows, exact], ignore_index=True)
     accounts = accounts.iloc[rng.permutation(len(accounts))].reset_index(drop=True)
+    # Duplicated rows copy their gaps, so count missing values in the final sheet.
+    missing = {column: int(accounts[column].isna().sum()) for column in missing}
 
     contacts = []
     for k, row in enumerate(accounts.drop_duplicates("account_id").itertuples()):
@@ -489,7 +495,6 @@ def _truth(**k) -> dict:
             "tickets": int(mask.sum()),
             "true_median_hours": round(float(np.median(latent[mask])), 3),
         }
-    window = tickets[in_window]
     closed = tickets[closed_window]
     return {
         "seed": k["seed"],
@@ -505,7 +510,7 @@ def _truth(**k) -> dict:
             "naive_closed_only_median_hours": round(float(np.median(latent[closed_window])), 3),
             "by_team": by_team,
             "reopen_rate_closed": round(float(closed["reopened"].mean()), 5),
-            "csat_mean": round(float(window["csat"].dropna().astype(float).mean()), 4),
+            "csat_mean_closed": round(float(closed["csat"].dropna().astype(float).mean()), 4),
             "log_sigma_within_cell": LOG_SIGMA,
         },
         "durations": {
@@ -562,6 +567,21 @@ def _truth(**k) -> dict:
     }
 
 
+def _freeze_zip_times(path: Path) -> None:
+    """Rewrite a zip (xlsx) with fixed entry times so the same content gives the same bytes."""
+    with zipfile.ZipFile(path) as source:
+        entries = [(info, source.read(info.filename)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for info, data in entries:
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time here
+                data = re.sub(rb"<dcterms:modified([^>]*)>[^<]*<",
+                              rb"<dcterms:modified\1>2026-11-02T00:00:00Z<", data)
+            frozen = zipfile.ZipInfo(info.filename, date_time=(2026, 11, 2, 0, 0, 0))
+            frozen.compress_type = zipfile.ZIP_DEFLATED
+            frozen.external_attr = info.external_attr
+            target.writestr(frozen, data)
+
+
 def write(company: GeneratedCompany, folder: Path) -> None:
     """Write the company to ``folder`` (created if missing)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -571,7 +591,7 @@ def write(company: GeneratedCompany, folder: Path) -> None:
         company.crm_accounts.to_excel(writer, sheet_name="accounts", index=False)
         company.crm_contacts.to_excel(writer, sheet_name="contacts", index=False)
         writer.book.properties.created = pd.Timestamp("2026-11-02").to_pydatetime()
-        writer.book.properties.modified = pd.Timestamp("2026-11-02").to_pydatetime()
+    _freeze_zip_times(folder / "crm_accounts.xlsx")
     kb = folder / "kb"
     kb.mkdir(exist_ok=True)
     for old in kb.glob("*.md"):

@@ -1,0 +1,99 @@
+"""Shared fixtures: the planted truth, isolated run folders, small event tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from pilot2prod.paths import REPO_ROOT, SAMPLE_DIR
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--dataset-dir", default=str(SAMPLE_DIR),
+        help="folder of the sample company to test (data tests take its location as an option)",
+    )
+
+
+@pytest.fixture(scope="session")
+def dataset_dir(request) -> Path:
+    return Path(request.config.getoption("--dataset-dir"))
+
+
+@pytest.fixture(scope="session")
+def truth(dataset_dir) -> dict:
+    return yaml.safe_load((dataset_dir / "TRUTH.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_runs(tmp_path, monkeypatch):
+    """Every test writes its run folders under its own temporary folder."""
+    monkeypatch.setenv("PILOT2PROD_RUNS_DIR", str(tmp_path / "runs"))
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+def make_events(
+    n: int = 600,
+    median_days: float = 3.0,
+    sigma: float = 0.8,
+    seed: int = 1,
+    export: str = "2025-07-01",
+    span_days: int = 120,
+) -> tuple[pd.DataFrame, dict]:
+    """A second, different fixture: field-service cases measured in days.
+
+    Columns are named differently from the sample company (case_ref, opened, closed, region),
+    timestamps are day-first text, and cases still open at the export have no close time.
+    Returns the table and its planted truth (the latent median in days, open count).
+    """
+    rng = np.random.default_rng(seed)
+    export_ts = pd.Timestamp(export)
+    opened = export_ts - pd.to_timedelta(rng.uniform(0, span_days, size=n), unit="D")
+    opened = opened.round("min")
+    latent_days = median_days * np.exp(rng.normal(0.0, sigma, size=n))
+    closed = opened + pd.to_timedelta(latent_days, unit="D")
+    is_open = closed >= export_ts
+    regions = rng.choice(["North", "South", "East"], size=n)
+    frame = pd.DataFrame(
+        {
+            "case_ref": [f"CS{i:05d}" for i in range(n)],
+            "opened": opened.strftime("%d/%m/%Y %H:%M"),
+            "closed": pd.Series(closed.strftime("%d/%m/%Y %H:%M")).where(~is_open, ""),
+            "region": regions,
+        }
+    )
+    last_week = opened >= export_ts - pd.Timedelta(weeks=8)
+    truth = {
+        "true_median_days": float(np.median(latent_days[last_week])),
+        "open": int(is_open[last_week].sum()),
+        "events_in_window": int(last_week.sum()),
+        "population_median_days": median_days,
+    }
+    return frame, truth
+
+
+@pytest.fixture
+def field_service(tmp_path) -> tuple[Path, dict]:
+    frame, truth = make_events()
+    path = tmp_path / "field_cases.csv"
+    frame.to_csv(path, index=False)
+    return path, truth
+
+
+FIELD_PARAMS = {
+    "id_column": "case_ref", "start_column": "opened", "end_column": "closed",
+    "segment_column": "region", "unit": "days", "as_of": "", "reopened_column": "",
+    "csat_column": "", "timestamp_format": "%d/%m/%Y %H:%M", "n_bootstrap": 500,
+}
+
+
+def repo_file(*parts: str) -> Path:
+    return REPO_ROOT.joinpath(*parts)
