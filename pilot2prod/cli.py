@@ -34,21 +34,35 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run one notebook into a fresh run folder")
     run.add_argument("notebook", help="notebook name, number or path, e.g. 01_success_metric")
-    run.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
-                     help="set a parameter (repeatable)")
-    run.add_argument("-f", "--params-file", metavar="FILE",
-                     help="YAML file of parameters (name: value); -p wins over it")
-    run.add_argument("--out", metavar="DIR",
-                     help="base folder for run folders (default: ./runs)")
-    run.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT,
-                     help=f"seconds a cell may run (default {DEFAULT_TIMEOUT})")
+    run.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a parameter (repeatable)",
+    )
+    run.add_argument(
+        "-f",
+        "--params-file",
+        metavar="FILE",
+        help="YAML file of parameters (name: value); -p wins over it",
+    )
+    run.add_argument("--out", metavar="DIR", help="base folder for run folders (default: ./runs)")
+    run.add_argument(
+        "--timeout",
+        type=int,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds a cell may run (default {DEFAULT_TIMEOUT})",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
     playbook = sub.add_parser(
         "playbook", help="run every notebook in order (the sample company by default)"
     )
-    playbook.add_argument("-f", "--engagement", metavar="FILE",
-                          help="YAML file: notebook name -> its parameters")
+    playbook.add_argument(
+        "-f", "--engagement", metavar="FILE", help="YAML file: notebook name -> its parameters"
+    )
     playbook.add_argument("--out", metavar="DIR", help="base folder for run folders")
     playbook.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT)
     playbook.add_argument("--quiet", action="store_true")
@@ -81,8 +95,12 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "run":
             from_file = read_parameter_file(args.params_file) if args.params_file else {}
             result = run_notebook(
-                args.notebook, from_text=parse_assignments(args.param), from_file=from_file,
-                out=args.out, timeout=args.timeout, progress=not args.quiet,
+                args.notebook,
+                from_text=parse_assignments(args.param),
+                from_file=from_file,
+                out=args.out,
+                timeout=args.timeout,
+                progress=not args.quiet,
             )
             _print_run(result)
         elif args.command == "playbook":
@@ -102,8 +120,14 @@ def main(argv: list[str] | None = None) -> int:
                         f"Engagement file: the entry for {name} must be a mapping of parameters."
                     )
                 print(f"== {name}")
-                result = run_notebook(name, from_file=values, out=args.out, cwd=base,
-                                      timeout=args.timeout, progress=not args.quiet)
+                result = run_notebook(
+                    name,
+                    from_file=values,
+                    out=args.out,
+                    cwd=base,
+                    timeout=args.timeout,
+                    progress=not args.quiet,
+                )
                 _print_run(result)
     except Pilot2ProdError as exc:
         print(f"error: {exc}", file=sys.stderr)

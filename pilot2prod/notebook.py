@@ -69,8 +69,9 @@ def to_jsonable(value: Any) -> Any:
 
 def write_results(folder: Path, results: dict[str, Any], name: str = "results.json") -> Path:
     path = Path(folder) / name
-    path.write_text(json.dumps(to_jsonable(results), indent=2, sort_keys=False) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps(to_jsonable(results), indent=2, sort_keys=False) + "\n", encoding="utf-8"
+    )
     return path
 
 

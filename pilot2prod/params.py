@@ -172,16 +172,16 @@ class ParameterSet:
 
     @classmethod
     def from_values(
-        cls, values: dict[str, Any], from_text: frozenset[str] = frozenset(),
+        cls,
+        values: dict[str, Any],
+        from_text: frozenset[str] = frozenset(),
         cwd: Path | None = None,
     ) -> ParameterSet:
         """Build from ``values`` (missing names take their defaults), check everything."""
         spec = cls.spec()
         check_names(list(spec), values)
         merged = cls.defaults() | values
-        typed = {
-            name: coerce(name, spec[name], merged[name], name in from_text) for name in spec
-        }
+        typed = {name: coerce(name, spec[name], merged[name], name in from_text) for name in spec}
         typed = cls._resolve_paths(typed, cwd or Path.cwd())
         instance = cls(**typed)
         for f in fields(cls):
@@ -220,8 +220,15 @@ class ParameterSet:
                 if f.metadata.get("optional") or kind == "output":
                     continue
                 raise ParameterError(f"Parameter {f.name} is empty; give the path of a file.")
-            out[f.name] = str(resolve_path(raw, cwd, is_default=raw == defaults[f.name],
-                                           must_exist=kind != "output", name=f.name))
+            out[f.name] = str(
+                resolve_path(
+                    raw,
+                    cwd,
+                    is_default=raw == defaults[f.name],
+                    must_exist=kind != "output",
+                    name=f.name,
+                )
+            )
         return out
 
     def check(self) -> None:
@@ -231,9 +238,7 @@ class ParameterSet:
         return dataclasses.asdict(self)
 
 
-def resolve_path(
-    raw: str, cwd: Path, is_default: bool, must_exist: bool, name: str
-) -> Path:
+def resolve_path(raw: str, cwd: Path, is_default: bool, must_exist: bool, name: str) -> Path:
     """Resolve a user path against ``cwd``; a sample default falls back to the repository."""
     p = Path(raw).expanduser()
     if p.is_absolute():

@@ -7,15 +7,11 @@ book's dark mode) and the Okabe-Ito colour-blind-safe palette.
 from __future__ import annotations
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
-             "#000000"]
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 BACKGROUND = "#FFFFFF"
 
 
@@ -45,8 +41,12 @@ def _figure(width: float = 8.0, height: float = 4.0):
 
 
 def duration_distribution(
-    durations_closed: np.ndarray, km: pd.DataFrame, km_value: float, naive_value: float,
-    unit: str, metric_label: str,
+    durations_closed: np.ndarray,
+    km: pd.DataFrame,
+    km_value: float,
+    naive_value: float,
+    unit: str,
+    metric_label: str,
 ):
     """Left: histogram of completed durations (log axis). Right: the KM curve with both
     estimates marked, so the censoring bias is visible."""
@@ -59,13 +59,24 @@ def duration_distribution(
     left.set_title("Completed durations (log scale)")
     left.set_xlabel(f"duration ({unit})")
     left.set_ylabel("events")
-    right.step(km["time"], km["still_open"], where="post", color=OKABE_ITO[0],
-               label="Kaplan-Meier (open events censored)")
-    right.axvline(km_value, color=OKABE_ITO[0], linestyle="--",
-                  label=f"KM {metric_label}: {km_value:.1f}")
-    right.axvline(naive_value, color=OKABE_ITO[3], linestyle=":",
-                  label=f"closed-only {metric_label}: {naive_value:.1f}")
-    right.set_xscale("symlog", linthresh=1.0)
+    curve = km[km["time"] > 0]
+    right.step(
+        curve["time"],
+        curve["still_open"],
+        where="post",
+        color=OKABE_ITO[0],
+        label="Kaplan-Meier (open events censored)",
+    )
+    right.axvline(
+        km_value, color=OKABE_ITO[0], linestyle="--", label=f"KM {metric_label}: {km_value:.1f}"
+    )
+    right.axvline(
+        naive_value,
+        color=OKABE_ITO[3],
+        linestyle=":",
+        label=f"closed-only {metric_label}: {naive_value:.1f}",
+    )
+    right.set_xscale("log")
     right.set_ylim(0, 1)
     right.set_title("Share still open by elapsed time")
     right.set_xlabel(f"time since start ({unit})")
@@ -75,18 +86,33 @@ def duration_distribution(
     return fig
 
 
-def weekly_trend(weekly: pd.DataFrame, window_start: pd.Timestamp, as_of: pd.Timestamp,
-                 metric_label: str, value_label: str):
+def weekly_trend(
+    weekly: pd.DataFrame,
+    window_start: pd.Timestamp,
+    as_of: pd.Timestamp,
+    metric_label: str,
+    value_label: str,
+):
     """Weekly volume (bars) and the metric by week of creation (line), baseline shaded."""
     fig, ax = _figure(10, 4)
     ax.bar(weekly["week"], weekly["events"], width=6, color="#BBBBBB", label="events per week")
     ax.set_ylabel("events per week")
     ax.set_xlabel("week of creation")
     twin = ax.twinx()
-    twin.plot(weekly["week"], weekly["km"], color=OKABE_ITO[0], marker=".",
-              label=f"{metric_label} (Kaplan-Meier)")
-    twin.plot(weekly["week"], weekly["naive"], color=OKABE_ITO[3], linestyle=":",
-              label=f"{metric_label} (closed only)")
+    twin.plot(
+        weekly["week"],
+        weekly["km"],
+        color=OKABE_ITO[0],
+        marker=".",
+        label=f"{metric_label} (Kaplan-Meier)",
+    )
+    twin.plot(
+        weekly["week"],
+        weekly["naive"],
+        color=OKABE_ITO[3],
+        linestyle=":",
+        label=f"{metric_label} (closed only)",
+    )
     twin.set_ylabel(value_label)
     twin.grid(False)
     ax.axvspan(window_start, as_of, color=OKABE_ITO[2], alpha=0.15, label="baseline window")
@@ -100,8 +126,7 @@ def weekly_trend(weekly: pd.DataFrame, window_start: pd.Timestamp, as_of: pd.Tim
 def seasonality_bars(table: pd.DataFrame, key: str, volume_column: str, value_label: str):
     """Volume (bars) and the metric (dots) by weekday or month."""
     fig, ax = _figure(8, 3.5)
-    ax.bar(table[key], table[volume_column], color="#BBBBBB", label=volume_column.replace("_",
-                                                                                          " "))
+    ax.bar(table[key], table[volume_column], color="#BBBBBB", label=volume_column.replace("_", " "))
     ax.set_ylabel(volume_column.replace("_", " "))
     ax.set_xlabel(key)
     twin = ax.twinx()
@@ -115,10 +140,19 @@ def seasonality_bars(table: pd.DataFrame, key: str, volume_column: str, value_la
 def mde_curve(mde: pd.DataFrame, target: float, title: str, ylabel: str):
     """Minimum detectable effect by experiment length, with the target as a line."""
     fig, ax = _figure(7, 3.5)
-    ax.plot(mde["weeks"], 100 * mde["mde_relative"], marker="o", color=OKABE_ITO[0],
-            label="minimum detectable effect")
-    ax.axhline(100 * abs(target), color=OKABE_ITO[3], linestyle="--",
-               label=f"target ({100 * abs(target):.0f} %)")
+    ax.plot(
+        mde["weeks"],
+        100 * mde["mde_relative"],
+        marker="o",
+        color=OKABE_ITO[0],
+        label="minimum detectable effect",
+    )
+    ax.axhline(
+        100 * abs(target),
+        color=OKABE_ITO[3],
+        linestyle="--",
+        label=f"target ({100 * abs(target):.0f} %)",
+    )
     ax.set_xscale("log")
     ax.set_xticks(mde["weeks"], [str(w) for w in mde["weeks"]])
     ax.set_xlabel("experiment length (weeks)")
@@ -133,8 +167,14 @@ def baseline_by_segment(table: pd.DataFrame, value_label: str):
     rows = table.iloc[::-1]
     fig, ax = _figure(8, 0.5 * len(rows) + 1.5)
     y = np.arange(len(rows))
-    ax.errorbar(rows["km"], y, xerr=[rows["km"] - rows["km_low"], rows["km_high"] - rows["km"]],
-                fmt="o", color=OKABE_ITO[0], label="Kaplan-Meier, 95 % CI")
+    ax.errorbar(
+        rows["km"],
+        y,
+        xerr=[rows["km"] - rows["km_low"], rows["km_high"] - rows["km"]],
+        fmt="o",
+        color=OKABE_ITO[0],
+        label="Kaplan-Meier, 95 % CI",
+    )
     ax.plot(rows["naive"], y + 0.15, "x", color=OKABE_ITO[3], label="closed only")
     ax.set_yticks(y, rows["segment"])
     ax.set_xlabel(value_label)

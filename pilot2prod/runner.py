@@ -61,8 +61,11 @@ def find_notebook(name: str) -> Path:
     key = given.stem
     if key in stems:
         return stems[key]
-    matches = [p for stem, p in stems.items() if stem.split("_", 1)[0] == key
-               or stem.split("_", 1)[-1] == key]
+    matches = [
+        p
+        for stem, p in stems.items()
+        if stem.split("_", 1)[0] == key or stem.split("_", 1)[-1] == key
+    ]
     if len(matches) == 1:
         return matches[0]
     raise ParameterError(
@@ -93,9 +96,7 @@ def parse_assignments(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            raise ParameterError(
-                f"Cannot read parameter '{pair}'; write it as -p name=value."
-            )
+            raise ParameterError(f"Cannot read parameter '{pair}'; write it as -p name=value.")
         out[name.strip()] = value
     return out
 
@@ -132,15 +133,35 @@ def resolve_parameters(
     return instance.as_dict()
 
 
+def failing_cell(executed: Path) -> tuple[int, str] | None:
+    """Position (1-based, in the original notebook) and first line of the cell that failed."""
+    try:
+        nb = nbformat.read(str(executed), as_version=4)
+    except (OSError, ValueError):
+        return None
+    position = 0
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags or "papermill-error-cell-tag" in tags:
+            continue  # cells papermill added are not part of the user's notebook
+        position += 1
+        if cell.cell_type == "code" and any(
+            o.get("output_type") == "error" for o in cell.get("outputs", [])
+        ):
+            first = next((ln for ln in cell.source.splitlines() if ln.strip()), "")
+            return position, first.strip()[:80]
+    return None
+
+
 def _failure(nb_path: Path, exc: Exception) -> Pilot2ProdError:
     """Turn papermill's execution error into a user error (exit 2) or a failure (exit 1)."""
     ename = getattr(exc, "ename", type(exc).__name__)
     evalue = getattr(exc, "evalue", str(exc))
-    cell = getattr(exc, "exec_count", None)
     if ename in errors.USER_ERROR_NAMES:
         cls = getattr(errors, ename, Pilot2ProdError)
         return cls(f"{evalue} (executed notebook: {nb_path})")
-    where = f"cell [{cell}]" if cell is not None else "a cell"
+    found = failing_cell(nb_path)
+    where = f"cell {found[0]} ({found[1]})" if found else "a cell"
     first = str(evalue).splitlines()[0] if evalue else ""
     return NotebookFailed(
         f"The notebook failed in {where} with {ename}: {first}. The executed notebook, with "
@@ -157,8 +178,9 @@ def export_html(executed: Path) -> tuple[Path, Path]:
         # Glued values carry a mimetype HTML cannot show; they are meant to be invisible.
         warnings.filterwarnings("ignore", message="Your element with mimetype")
         full, _ = HTMLExporter().from_notebook_node(nb)
-        exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
-                                exclude_output_prompt=True)
+        exporter = HTMLExporter(
+            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+        )
         no_code, _ = exporter.from_notebook_node(nb)
     html = executed.with_suffix(".html")
     html_no_code = executed.with_suffix(".no-code.html")
@@ -193,8 +215,14 @@ def run_notebook(
     # Secrets stay in the environment: the kernel inherits it and nothing is injected.
     try:
         pm.execute_notebook(
-            str(path), str(executed), parameters=values, kernel_name="python3",
-            cwd=str(cwd), execution_timeout=timeout, progress_bar=progress, log_output=False,
+            str(path),
+            str(executed),
+            parameters=values,
+            kernel_name="python3",
+            cwd=str(cwd),
+            execution_timeout=timeout,
+            progress_bar=progress,
+            log_output=False,
         )
     except PapermillExecutionError as exc:
         if executed.exists():

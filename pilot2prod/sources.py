@@ -107,14 +107,17 @@ def _read_text(p: Path, parameter: str) -> pd.DataFrame:
         sample = sample.lstrip("\ufeff")
     delimiter = "\t" if p.suffix.lower() == ".tsv" else detect_delimiter(sample[:20000])
     return pd.read_csv(
-        p, sep=delimiter, encoding=encoding, dtype=str, keep_default_na=False,
-        na_values=[""], skipinitialspace=False,
+        p,
+        sep=delimiter,
+        encoding=encoding,
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+        skipinitialspace=False,
     )
 
 
-def require_columns(
-    frame: pd.DataFrame, wanted: dict[str, str], source: str = "the table"
-) -> None:
+def require_columns(frame: pd.DataFrame, wanted: dict[str, str], source: str = "the table") -> None:
     """Check that each ``{parameter: column}`` exists; name the closest columns otherwise."""
     available = list(frame.columns)
     for parameter, column in wanted.items():

@@ -31,8 +31,9 @@ class Interval:
         return asdict(self)
 
     def scaled(self, factor: float) -> Interval:
-        return Interval(self.estimate * factor, self.low * factor, self.high * factor,
-                        self.confidence)
+        return Interval(
+            self.estimate * factor, self.low * factor, self.high * factor, self.confidence
+        )
 
 
 # --------------------------------------------------------------------------- bootstrap
@@ -278,9 +279,7 @@ def mde_log_scale(
     return 1.0 - math.exp(-shift)
 
 
-def n_per_arm_proportions(
-    p0: float, p1: float, alpha: float = 0.05, power: float = 0.8
-) -> float:
+def n_per_arm_proportions(p0: float, p1: float, alpha: float = 0.05, power: float = 0.8) -> float:
     """Cases per arm to tell proportion p1 from p0 (two-sided, pooled-variance formula)."""
     if p1 == p0:
         return float("inf")
@@ -292,7 +291,11 @@ def n_per_arm_proportions(
 
 
 def mde_proportion(
-    p0: float, n_per_arm: float, alpha: float = 0.05, power: float = 0.8, deff: float = 1.0,
+    p0: float,
+    n_per_arm: float,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    deff: float = 1.0,
     direction: int = 1,
 ) -> float:
     """Smallest detectable absolute change of a proportion from p0 (in ``direction``)."""

@@ -62,11 +62,14 @@ class SuccessMetricParameters(ParameterSet):
 
     def check(self) -> None:
         if not 0 < self.percentile < 100:
-            raise ParameterError(f"Parameter percentile is {self.percentile}; use a value "
-                                 "between 0 and 100, e.g. 90.")
+            raise ParameterError(
+                f"Parameter percentile is {self.percentile}; use a value "
+                "between 0 and 100, e.g. 90."
+            )
         if self.sla <= 0:
-            raise ParameterError(f"Parameter sla is {self.sla}; use a positive duration in "
-                                 f"{self.unit}.")
+            raise ParameterError(
+                f"Parameter sla is {self.sla}; use a positive duration in {self.unit}."
+            )
         if self.baseline_weeks < 1:
             raise ParameterError("Parameter baseline_weeks must be at least 1 (e.g. 8).")
         if not 0 < self.alpha < 0.5:
@@ -195,7 +198,7 @@ def _parse_flag(values: pd.Series, column: str) -> pd.Series:
         raise DataSourceError(
             f"reopened_column: column '{column}' has {int(bad.sum())} values that are not yes/no "
             f"flags (e.g. {', '.join(masked_examples(values[bad]))}); use 0/1, true/false or "
-            "yes/no, or set reopened_column to \"\"."
+            'yes/no, or set reopened_column to "".'
         )
     return out
 
@@ -203,8 +206,7 @@ def _parse_flag(values: pd.Series, column: str) -> pd.Series:
 def load_events(p: SuccessMetricParameters) -> Events:
     """Read, parse and clean the event table; every dropped row is counted in the report."""
     raw = read_table(p.events_path, "events_path")
-    wanted = {"id_column": p.id_column, "start_column": p.start_column,
-              "end_column": p.end_column}
+    wanted = {"id_column": p.id_column, "start_column": p.start_column, "end_column": p.end_column}
     for name in ("segment_column", "reopened_column", "csat_column"):
         wanted[name] = getattr(p, name)
     if p.randomisation_unit != "ticket":
@@ -223,8 +225,9 @@ def load_events(p: SuccessMetricParameters) -> Events:
     report.unparseable_end = int(bad_end.sum())
     if bad_start.any() or bad_end.any():
         examples = masked_examples(
-            pd.concat([raw.loc[bad_start, p.start_column], raw.loc[bad_end, p.end_column]])
-            .fillna("(empty)")
+            pd.concat([raw.loc[bad_start, p.start_column], raw.loc[bad_end, p.end_column]]).fillna(
+                "(empty)"
+            )
         )
         report.unparseable_examples = examples
         if not p.drop_unparseable:
@@ -242,15 +245,24 @@ def load_events(p: SuccessMetricParameters) -> Events:
             "id": raw[p.id_column].astype("string"),
             "start": start,
             "end": end.where(~bad_end),
-            "segment": (raw[p.segment_column].astype("string").fillna("(missing)")
-                        if p.segment_column else "all"),
-            "reopened": (_parse_flag(raw[p.reopened_column], p.reopened_column)
-                         if p.reopened_column else np.nan),
-            "csat": (pd.to_numeric(raw[p.csat_column], errors="coerce")
-                     if p.csat_column else np.nan),
-            "cluster": (raw[p.randomisation_unit].astype("string")
-                        if p.randomisation_unit != "ticket" else raw[p.id_column]
-                        .astype("string")),
+            "segment": (
+                raw[p.segment_column].astype("string").fillna("(missing)")
+                if p.segment_column
+                else "all"
+            ),
+            "reopened": (
+                _parse_flag(raw[p.reopened_column], p.reopened_column)
+                if p.reopened_column
+                else np.nan
+            ),
+            "csat": (
+                pd.to_numeric(raw[p.csat_column], errors="coerce") if p.csat_column else np.nan
+            ),
+            "cluster": (
+                raw[p.randomisation_unit].astype("string")
+                if p.randomisation_unit != "ticket"
+                else raw[p.id_column].astype("string")
+            ),
         }
     )[keep]
 
@@ -325,9 +337,7 @@ def baseline_window(events: Events, p: SuccessMetricParameters) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- the metric
-def metric_estimates(
-    frame: pd.DataFrame, p: SuccessMetricParameters, seed: int
-) -> dict[str, Any]:
+def metric_estimates(frame: pd.DataFrame, p: SuccessMetricParameters, seed: int) -> dict[str, Any]:
     """The metric three ways for one group: KM (censoring-aware), naive closed-only, CIs."""
     d = frame["duration"].to_numpy()
     e = frame["observed"].to_numpy().astype(int)
@@ -335,8 +345,14 @@ def metric_estimates(
     out: dict[str, Any] = {"events": int(len(d)), "open": int((e == 0).sum())}
     out["share_open"] = out["open"] / max(1, out["events"])
     if len(closed) < 2:
-        out.update(km=math.nan, km_low=math.nan, km_high=math.nan, naive=math.nan,
-                   naive_low=math.nan, naive_high=math.nan)
+        out.update(
+            km=math.nan,
+            km_low=math.nan,
+            km_high=math.nan,
+            naive=math.nan,
+            naive_low=math.nan,
+            naive_high=math.nan,
+        )
         return out
     q = p.quantile
     if q is not None:
@@ -347,12 +363,20 @@ def metric_estimates(
         )
     else:
         km = 1.0 - stats.km_survival_at(d, e, p.sla)
-        ci = stats.km_bootstrap_ci(d, e, survival_at=p.sla, n_resamples=p.n_bootstrap // 2,
-                                   seed=seed)
-        naive = stats.bootstrap_ci((closed <= p.sla).astype(float), "mean",
-                                   n_resamples=p.n_bootstrap, seed=seed)
-    out.update(km=km, km_low=ci.low, km_high=ci.high, naive=naive.estimate,
-               naive_low=naive.low, naive_high=naive.high)
+        ci = stats.km_bootstrap_ci(
+            d, e, survival_at=p.sla, n_resamples=p.n_bootstrap // 2, seed=seed
+        )
+        naive = stats.bootstrap_ci(
+            (closed <= p.sla).astype(float), "mean", n_resamples=p.n_bootstrap, seed=seed
+        )
+    out.update(
+        km=km,
+        km_low=ci.low,
+        km_high=ci.high,
+        naive=naive.estimate,
+        naive_low=naive.low,
+        naive_high=naive.high,
+    )
     out["naive_bias"] = (naive.estimate - km) / km if km else math.nan
     return out
 
@@ -387,26 +411,41 @@ def weekly_series(events: Events, p: SuccessMetricParameters) -> pd.DataFrame:
         else:
             km = 1.0 - stats.km_survival_at(d, e, p.sla) if e.sum() else math.nan
             naive = float((closed <= p.sla).mean()) if closed.size else math.nan
-        rows.append({"week": start, "events": len(group), "open": int((e == 0).sum()),
-                     "km": km, "naive": naive})
+        rows.append(
+            {
+                "week": start,
+                "events": len(group),
+                "open": int((e == 0).sum()),
+                "km": km,
+                "naive": naive,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def seasonality(events: Events, p: SuccessMetricParameters) -> dict[str, pd.DataFrame]:
-    """Volume and the metric by weekday and by calendar month of creation."""
+    """Volume (events per week) and the metric by weekday and by calendar month of creation.
+
+    Volume is normalised by the days the data covers in each weekday or month, so a month
+    only partly inside the data is not mistaken for a quiet month.
+    """
     f = events.frame
-    weeks = max(1.0, (f["start"].max() - f["start"].min()).days / 7.0)
+    days = pd.date_range(f["start"].min().normalize(), f["start"].max().normalize(), freq="D")
     out = {}
     for key, labels in (
         ("weekday", ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]),
-        ("month", ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
-                   "Dec"]),
+        (
+            "month",
+            ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+        ),
     ):
         part = f["start"].dt.day_of_week if key == "weekday" else f["start"].dt.month - 1
+        day_part = days.day_of_week if key == "weekday" else days.month - 1
         rows = []
         for idx, label in enumerate(labels):
             group = f[part == idx]
-            if group.empty:
+            covered_days = int((day_part == idx).sum())
+            if group.empty or covered_days == 0:
                 continue
             d = group["duration"].to_numpy()
             e = group["observed"].to_numpy().astype(int)
@@ -414,16 +453,11 @@ def seasonality(events: Events, p: SuccessMetricParameters) -> dict[str, pd.Data
                 value = stats.km_quantile(d, e, p.quantile) if e.sum() else math.nan
             else:
                 value = 1.0 - stats.km_survival_at(d, e, p.sla) if e.sum() else math.nan
-            rows.append({key: label, "events": len(group), "metric_km": value})
-        table = pd.DataFrame(rows)
-        if key == "weekday":
-            table["events_per_week"] = table["events"] / weeks
-        else:
-            months_seen = f["start"].dt.to_period("M").groupby(part).nunique()
-            table["events_per_month"] = [
-                row.events / months_seen.iloc[i] for i, row in enumerate(table.itertuples())
-            ]
-        out[key] = table
+            per_week = len(group) / covered_days * (1 if key == "weekday" else 7)
+            rows.append(
+                {key: label, "events": len(group), "events_per_week": per_week, "metric_km": value}
+            )
+        out[key] = pd.DataFrame(rows)
     return out
 
 
@@ -436,21 +470,36 @@ def guardrails(window: pd.DataFrame, events: Events, p: SuccessMetricParameters)
         flags = closed["reopened"].dropna()
         if len(flags):
             ci = stats.wilson_interval(int(flags.sum()), len(flags))
-            rows.append({"guardrail": "reopen rate", "baseline": ci.estimate, "low": ci.low,
-                         "high": ci.high, "n": len(flags),
-                         "limit": ci.estimate + p.reopen_tolerance_pp / 100.0,
-                         "rule": f"stays at or below baseline + {p.reopen_tolerance_pp:g} pp"})
+            rows.append(
+                {
+                    "guardrail": "reopen rate",
+                    "baseline": ci.estimate,
+                    "low": ci.low,
+                    "high": ci.high,
+                    "n": len(flags),
+                    "limit": ci.estimate + p.reopen_tolerance_pp / 100.0,
+                    "rule": f"stays at or below baseline + {p.reopen_tolerance_pp:g} pp",
+                }
+            )
     if events.has_csat:
         # Only scores given by as_of: a survey answered later did not exist on that day.
         scores = window.loc[window["observed"], "csat"].dropna()
         if len(scores) >= 2:
-            ci = stats.bootstrap_ci(scores.to_numpy(), "mean", n_resamples=p.n_bootstrap,
-                                    seed=p.seed)
-            rows.append({"guardrail": "CSAT (mean score)", "baseline": ci.estimate,
-                         "low": ci.low, "high": ci.high, "n": len(scores),
-                         "limit": ci.estimate - p.csat_tolerance,
-                         "rule": f"stays at or above baseline - {p.csat_tolerance:g}",
-                         "response_rate": len(scores) / max(1, int(window["observed"].sum()))})
+            ci = stats.bootstrap_ci(
+                scores.to_numpy(), "mean", n_resamples=p.n_bootstrap, seed=p.seed
+            )
+            rows.append(
+                {
+                    "guardrail": "CSAT (mean score)",
+                    "baseline": ci.estimate,
+                    "low": ci.low,
+                    "high": ci.high,
+                    "n": len(scores),
+                    "limit": ci.estimate - p.csat_tolerance,
+                    "rule": f"stays at or above baseline - {p.csat_tolerance:g}",
+                    "response_rate": len(scores) / max(1, int(window["observed"].sum())),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -478,8 +527,12 @@ def log_sd_from_km(frame: pd.DataFrame) -> float:
     return float((math.log(q75) - math.log(q25)) / 1.349)
 
 
-def power_plan(window: pd.DataFrame, baseline: float, p: SuccessMetricParameters,
-               horizon_weeks: tuple[int, ...] = (1, 2, 4, 8, 12, 26, 52)) -> PowerPlan:
+def power_plan(
+    window: pd.DataFrame,
+    baseline: float,
+    p: SuccessMetricParameters,
+    horizon_weeks: tuple[int, ...] = (1, 2, 4, 8, 12, 26, 52),
+) -> PowerPlan:
     """Minimum detectable effect by experiment length, and the weeks needed for the target.
 
     Two equal arms split the weekly volume. Durations are compared on the log scale (a
@@ -491,15 +544,17 @@ def power_plan(window: pd.DataFrame, baseline: float, p: SuccessMetricParameters
     design = None
     if p.randomisation_unit != "ticket":
         closed = window[window["observed"] & (window["duration"] > 0)]
-        outcome = (np.log(closed["duration"]) if p.lower_is_better
-                   else (closed["duration"] <= p.sla).astype(float))
+        outcome = (
+            np.log(closed["duration"])
+            if p.lower_is_better
+            else (closed["duration"] <= p.sla).astype(float)
+        )
         if p.segment_column and p.randomisation_unit != p.segment_column:
             # Clusters are randomised within segments (stratified), so only the variation
             # between clusters of the same segment inflates the variance.
             outcome = outcome - outcome.groupby(closed["segment"]).transform("mean")
         icc = stats.icc_anova(outcome.to_numpy(), closed["cluster"].to_numpy())
-        design = stats.ClusterDesign(p.randomisation_unit,
-                                     int(window["cluster"].nunique()), icc)
+        design = stats.ClusterDesign(p.randomisation_unit, int(window["cluster"].nunique()), icc)
     target_value = baseline * (1.0 + p.target_change)
     if p.lower_is_better:
         spread = log_sd_from_km(window)
@@ -512,24 +567,34 @@ def power_plan(window: pd.DataFrame, baseline: float, p: SuccessMetricParameters
     rows = []
     for weeks in horizon_weeks:
         n_arm = weekly * weeks / 2.0
-        deff = (stats.design_effect(weekly * weeks / design.clusters, design.icc)
-                if design else 1.0)
+        deff = stats.design_effect(weekly * weeks / design.clusters, design.icc) if design else 1.0
         if p.lower_is_better:
             mde = stats.mde_log_scale(spread, n_arm, p.alpha, p.power, deff)
             mde_abs = baseline * mde
         else:
             mde_abs = stats.mde_proportion(baseline, n_arm, p.alpha, p.power, deff)
             mde = mde_abs / baseline if baseline else math.nan
-        rows.append({"weeks": weeks, "events_per_arm": n_arm, "design_effect": deff,
-                     "mde_relative": mde, "mde_absolute": mde_abs})
+        rows.append(
+            {
+                "weeks": weeks,
+                "events_per_arm": n_arm,
+                "design_effect": deff,
+                "mde_relative": mde,
+                "mde_absolute": mde_abs,
+            }
+        )
     note = ""
     if design is not None and weeks_needed is None:
-        note = (f"With {design.clusters} clusters of '{design.unit}' (ICC {design.icc:.3f}) the "
-                "target cannot be detected at any length: randomise a finer unit or aim for a "
-                "larger change.")
+        note = (
+            f"With {design.clusters} clusters of '{design.unit}' (ICC {design.icc:.3f}) the "
+            "target cannot be detected at any length: randomise a finer unit or aim for a "
+            "larger change."
+        )
     elif design is not None and design.clusters < 10:
-        note = (f"Only {design.clusters} clusters of '{design.unit}': the normal approximation "
-                "is optimistic; prefer a finer unit.")
+        note = (
+            f"Only {design.clusters} clusters of '{design.unit}': the normal approximation "
+            "is optimistic; prefer a finer unit."
+        )
     return PowerPlan(weekly, spread, design, target_value, weeks_needed, pd.DataFrame(rows), note)
 
 
@@ -543,7 +608,9 @@ def format_value(value: float, p: SuccessMetricParameters) -> str:
 
 
 def success_statement(
-    overall: dict[str, Any], plan: PowerPlan, guard: pd.DataFrame,
+    overall: dict[str, Any],
+    plan: PowerPlan,
+    guard: pd.DataFrame,
     p: SuccessMetricParameters,
 ) -> str:
     """The one-sentence success metric the team signs up to."""
@@ -561,8 +628,10 @@ def success_statement(
     rules = []
     for row in guard.itertuples():
         if row.guardrail == "reopen rate":
-            rules.append(f"reopen rate at or below {100 * row.limit:.1f} % "
-                         f"(baseline {100 * row.baseline:.1f} %)")
+            rules.append(
+                f"reopen rate at or below {100 * row.limit:.1f} % "
+                f"(baseline {100 * row.baseline:.1f} %)"
+            )
         else:
             rules.append(f"mean CSAT at or above {row.limit:.2f} (baseline {row.baseline:.2f})")
     if rules:
@@ -571,8 +640,12 @@ def success_statement(
 
 
 def metric_spec(
-    overall: dict[str, Any], plan: PowerPlan, guard: pd.DataFrame, events: Events,
-    p: SuccessMetricParameters, sentence: str,
+    overall: dict[str, Any],
+    plan: PowerPlan,
+    guard: pd.DataFrame,
+    events: Events,
+    p: SuccessMetricParameters,
+    sentence: str,
 ) -> dict[str, Any]:
     """Everything the impact notebook needs to measure against this baseline."""
     return {
@@ -588,8 +661,12 @@ def metric_spec(
         },
         "data": {
             "events_path": p.events_path,
-            "columns": {"id": p.id_column, "start": p.start_column, "end": p.end_column,
-                        "segment": p.segment_column or None},
+            "columns": {
+                "id": p.id_column,
+                "start": p.start_column,
+                "end": p.end_column,
+                "segment": p.segment_column or None,
+            },
             "focus_segment": p.focus_segment or None,
         },
         "baseline": {
@@ -612,8 +689,7 @@ def metric_spec(
             "weeks_needed": plan.weeks_needed,
         },
         "guardrails": [
-            {"name": row.guardrail, "baseline": row.baseline, "limit": row.limit,
-             "rule": row.rule}
+            {"name": row.guardrail, "baseline": row.baseline, "limit": row.limit, "rule": row.rule}
             for row in guard.itertuples()
         ],
     }
@@ -648,11 +724,16 @@ class SuccessMetricResult:
         o = self.overall
         mde = self.plan.mde_table.set_index("weeks")["mde_relative"]
         return {
-            "c1_baseline": o["km"], "c1_baseline_low": o["km_low"],
-            "c1_baseline_high": o["km_high"], "c1_naive": o["naive"],
-            "c1_bias_pct": 100 * o["naive_bias"], "c1_open": o["open"],
-            "c1_events": o["events"], "c1_weekly_volume": self.plan.weekly_volume,
-            "c1_weeks_needed": self.plan.weeks_needed, "c1_target": self.plan.target_value,
+            "c1_baseline": o["km"],
+            "c1_baseline_low": o["km_low"],
+            "c1_baseline_high": o["km_high"],
+            "c1_naive": o["naive"],
+            "c1_bias_pct": 100 * o["naive_bias"],
+            "c1_open": o["open"],
+            "c1_events": o["events"],
+            "c1_weekly_volume": self.plan.weekly_volume,
+            "c1_weeks_needed": self.plan.weeks_needed,
+            "c1_target": self.plan.target_value,
             "c1_mde_8w_pct": 100 * float(mde.get(8, math.nan)),
             "c1_reopen_pct": 100 * self.guardrail_baseline("reopen rate"),
             "c1_csat": self.guardrail_baseline("CSAT (mean score)"),
@@ -670,9 +751,14 @@ class SuccessMetricResult:
             "metric": self.params.metric,
             "unit": self.params.unit,
             "baseline": {
-                "events": o["events"], "open": o["open"], "km": o["km"],
-                "km_low": o["km_low"], "km_high": o["km_high"], "naive_closed_only": o["naive"],
-                "naive_low": o["naive_low"], "naive_high": o["naive_high"],
+                "events": o["events"],
+                "open": o["open"],
+                "km": o["km"],
+                "km_low": o["km_low"],
+                "km_high": o["km_high"],
+                "naive_closed_only": o["naive"],
+                "naive_low": o["naive_low"],
+                "naive_high": o["naive_high"],
                 "naive_bias_relative": o.get("naive_bias"),
             },
             "by_segment": self.baseline.iloc[1:].to_dict(orient="records"),
@@ -710,5 +796,4 @@ def analyse(p: SuccessMetricParameters) -> SuccessMetricResult:
     plan = power_plan(window, overall["km"], p)
     sentence = success_statement(overall, plan, guard, p)
     spec = metric_spec(overall, plan, guard, events, p, sentence)
-    return SuccessMetricResult(p, events, window, base, weekly, season, guard, plan, sentence,
-                               spec)
+    return SuccessMetricResult(p, events, window, base, weekly, season, guard, plan, sentence, spec)

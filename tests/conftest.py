@@ -14,7 +14,8 @@ from pilot2prod.paths import REPO_ROOT, SAMPLE_DIR
 
 def pytest_addoption(parser):
     parser.addoption(
-        "--dataset-dir", default=str(SAMPLE_DIR),
+        "--dataset-dir",
+        default=str(SAMPLE_DIR),
         help="folder of the sample company to test (data tests take its location as an option)",
     )
 
@@ -89,9 +90,16 @@ def field_service(tmp_path) -> tuple[Path, dict]:
 
 
 FIELD_PARAMS = {
-    "id_column": "case_ref", "start_column": "opened", "end_column": "closed",
-    "segment_column": "region", "unit": "days", "as_of": "", "reopened_column": "",
-    "csat_column": "", "timestamp_format": "%d/%m/%Y %H:%M", "n_bootstrap": 500,
+    "id_column": "case_ref",
+    "start_column": "opened",
+    "end_column": "closed",
+    "segment_column": "region",
+    "unit": "days",
+    "as_of": "",
+    "reopened_column": "",
+    "csat_column": "",
+    "timestamp_format": "%d/%m/%Y %H:%M",
+    "n_bootstrap": 500,
 }
 
 

@@ -77,13 +77,17 @@ def test_planted_treatment_effect_is_visible_in_a_difference_in_differences(tick
     hours = (resolved - created).dt.total_seconds() / 3600
     # Far enough from the export that nearly everything has closed: compare medians.
     frame = pd.DataFrame({"team": tickets["team"], "created": created, "hours": hours})
-    frame = frame[(frame["created"] >= launch - pd.Timedelta(weeks=26))
-                  & (frame["created"] < launch + pd.Timedelta(weeks=26)) & (frame["hours"] > 0)]
+    frame = frame[
+        (frame["created"] >= launch - pd.Timedelta(weeks=26))
+        & (frame["created"] < launch + pd.Timedelta(weeks=26))
+        & (frame["hours"] > 0)
+    ]
     treated = frame["team"].isin(truth["ai_triage_launch"]["treated_teams"])
     after = frame["created"] >= launch
     log_h = np.log(frame["hours"])
-    did = ((log_h[treated & after].mean() - log_h[treated & ~after].mean())
-           - (log_h[~treated & after].mean() - log_h[~treated & ~after].mean()))
+    did = (log_h[treated & after].mean() - log_h[treated & ~after].mean()) - (
+        log_h[~treated & after].mean() - log_h[~treated & ~after].mean()
+    )
     multiplier = truth["ai_triage_launch"]["resolution_time_multiplier"]
     assert np.exp(did) == pytest.approx(multiplier, abs=0.05)
 

@@ -73,19 +73,84 @@ N_CUSTOMERS = 4_000
 AI_ACCEPT_PROBABILITY = {"Billing": 0.72, "Logistics": 0.46}
 AI_SUGGESTION_ACCURACY = 0.86
 
-FIRST_NAMES = ["Anna", "Ben", "Carla", "David", "Elif", "Farid", "Grace", "Hugo", "Ines", "Jonas",
-               "Kemal", "Lena", "Marco", "Nadia", "Oscar", "Priya", "Quentin", "Rosa", "Sven",
-               "Tara", "Umar", "Vera", "Wen", "Yusuf", "Zoe"]
-LAST_NAMES = ["Meyer", "Smith", "Rossi", "Novak", "Garcia", "Dubois", "Jansen", "Kowalski",
-              "Larsen", "Okafor", "Silva", "Tanaka", "Weber", "Young", "Fischer", "Moreau"]
-COMPANY_WORDS = ["Nordic", "Blue", "Alpine", "Delta", "Vertex", "Harbor", "Summit", "Pioneer",
-                 "Atlas", "Cedar", "Orion", "Lumen", "Falcon", "Granite", "Maple", "Quantum"]
+FIRST_NAMES = [
+    "Anna",
+    "Ben",
+    "Carla",
+    "David",
+    "Elif",
+    "Farid",
+    "Grace",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Kemal",
+    "Lena",
+    "Marco",
+    "Nadia",
+    "Oscar",
+    "Priya",
+    "Quentin",
+    "Rosa",
+    "Sven",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Wen",
+    "Yusuf",
+    "Zoe",
+]
+LAST_NAMES = [
+    "Meyer",
+    "Smith",
+    "Rossi",
+    "Novak",
+    "Garcia",
+    "Dubois",
+    "Jansen",
+    "Kowalski",
+    "Larsen",
+    "Okafor",
+    "Silva",
+    "Tanaka",
+    "Weber",
+    "Young",
+    "Fischer",
+    "Moreau",
+]
+COMPANY_WORDS = [
+    "Nordic",
+    "Blue",
+    "Alpine",
+    "Delta",
+    "Vertex",
+    "Harbor",
+    "Summit",
+    "Pioneer",
+    "Atlas",
+    "Cedar",
+    "Orion",
+    "Lumen",
+    "Falcon",
+    "Granite",
+    "Maple",
+    "Quantum",
+]
 COMPANY_KINDS = ["Logistics", "Retail", "Foods", "Systems", "Health", "Energy", "Media", "Labs"]
 COMPANY_FORMS = ["GmbH", "Ltd", "AG", "BV", "SAS", "Inc", "Oy", "AB"]
 COUNTRIES = ["DE", "GB", "FR", "NL", "SE", "IT", "ES", "PL", "FI", "AT"]
-PHONE_PREFIX = {"DE": "+49 30 ", "GB": "+44 20 ", "FR": "+33 1 ", "NL": "+31 20 ",
-                "SE": "+46 8 ", "IT": "+39 06 ", "ES": "+34 91 ", "PL": "+48 22 ",
-                "FI": "+358 9 ", "AT": "+43 1 "}
+PHONE_PREFIX = {
+    "DE": "+49 30 ",
+    "GB": "+44 20 ",
+    "FR": "+33 1 ",
+    "NL": "+31 20 ",
+    "SE": "+46 8 ",
+    "IT": "+39 06 ",
+    "ES": "+34 91 ",
+    "PL": "+48 22 ",
+    "FI": "+358 9 ",
+    "AT": "+43 1 ",
+}
 
 
 @dataclass(frozen=True)
@@ -123,8 +188,10 @@ def _created_times(rng: np.random.Generator) -> pd.DatetimeIndex:
     )
     counts = rng.multinomial(N_TICKETS, weight / weight.sum())
     day_of_ticket = np.repeat(days.values, counts)
-    hour_weight = np.array([1, 1, 1, 1, 1, 2, 4, 8, 14, 16, 15, 14, 12, 13, 14, 13, 11, 9, 6, 5,
-                            4, 3, 2, 1], dtype=float)
+    hour_weight = np.array(
+        [1, 1, 1, 1, 1, 2, 4, 8, 14, 16, 15, 14, 12, 13, 14, 13, 11, 9, 6, 5, 4, 3, 2, 1],
+        dtype=float,
+    )
     hours = rng.choice(24, size=N_TICKETS, p=hour_weight / hour_weight.sum())
     seconds = hours * 3600 + rng.integers(0, 3600, size=N_TICKETS)
     created = pd.DatetimeIndex(day_of_ticket) + pd.to_timedelta(seconds, unit="s")
@@ -255,9 +322,11 @@ def generate(seed: int = SEED) -> GeneratedCompany:
     clock_errors = np.sort(rng.choice(closed_positions, size=N_END_BEFORE_START, replace=False))
     resolved_values = resolved_out.to_numpy().copy()
     for i in clock_errors:
-        resolved_values[i] = (created_s[i] - pd.Timedelta(hours=float(rng.uniform(1, 48)))).round(
-            "s"
-        ).to_datetime64()
+        resolved_values[i] = (
+            (created_s[i] - pd.Timedelta(hours=float(rng.uniform(1, 48))))
+            .round("s")
+            .to_datetime64()
+        )
 
     def fmt(values) -> list[str]:
         stamps = pd.DatetimeIndex(values)
@@ -304,8 +373,9 @@ def generate(seed: int = SEED) -> GeneratedCompany:
         n_gold=len(kb_gold),
         seed=seed,
     )
-    return GeneratedCompany(tickets, crm_accounts, crm_contacts, ai_usage, kb_articles, kb_gold,
-                            truth)
+    return GeneratedCompany(
+        tickets, crm_accounts, crm_contacts, ai_usage, kb_articles, kb_gold, truth
+    )
 
 
 def _crm(
@@ -337,7 +407,9 @@ def _crm(
                 "account_id": cid,
                 "company_name": name,
                 "contact_name": f"{first} {last}",
-                "contact_email": f"{first.lower()}.{last.lower()}@{name.split()[0].lower()}.example",
+                "contact_email": (
+                    f"{first.lower()}.{last.lower()}@{name.split()[0].lower()}.example"
+                ),
                 "contact_phone": _phone(country, rng),
                 "country": country,
                 "segment": ["SMB", "Mid-market", "Enterprise"][rng.choice(3, p=[0.6, 0.3, 0.1])],
@@ -350,8 +422,11 @@ def _crm(
     accounts = pd.DataFrame(rows)
     n = len(accounts)
     missing = {}
-    for column, share in (("annual_revenue_eur", 0.41), ("employees", 0.38),
-                          ("account_manager", 0.12)):
+    for column, share in (
+        ("annual_revenue_eur", 0.41),
+        ("employees", 0.38),
+        ("account_manager", 0.12),
+    ):
         k = round(share * n)
         idx = rng.choice(n, size=k, replace=False)
         accounts[column] = accounts[column].astype(object)
@@ -411,8 +486,11 @@ def _knowledge_base(rng: np.random.Generator) -> tuple[dict[str, str], pd.DataFr
             steps = "\n".join(
                 f"{k + 1}. {s}"
                 for k, s in enumerate(
-                    ["Sign in to the ACME portal.", "Open the page named in the article.",
-                     "Follow the instructions and contact support if it does not work."]
+                    [
+                        "Sign in to the ACME portal.",
+                        "Open the page named in the article.",
+                        "Follow the instructions and contact support if it does not work.",
+                    ]
                 )
             )
             articles[filename] = (
@@ -466,7 +544,9 @@ def _ai_usage(
             }
         )
     usage = pd.DataFrame(rows)
-    accepted = usage.groupby("team")["agent_action"].apply(lambda s: float((s == "accepted").mean()))
+    accepted = usage.groupby("team")["agent_action"].apply(
+        lambda s: float((s == "accepted").mean())
+    )
     truth = {
         "teams": list(AI_ACCEPT_PROBABILITY),
         "accept_probability_when_correct": AI_ACCEPT_PROBABILITY,
@@ -524,8 +604,11 @@ def _truth(**k) -> dict:
             "month_multiplier": MONTH_DURATION,
             "category_median_hours": {c: v["median_hours"] for c, v in CATEGORIES.items()},
         },
-        "volume": {"weekday_multiplier_mon_to_sun": WEEKDAY_VOLUME, "month_multiplier":
-                   MONTH_VOLUME, "yearly_growth": 0.15},
+        "volume": {
+            "weekday_multiplier_mon_to_sun": WEEKDAY_VOLUME,
+            "month_multiplier": MONTH_VOLUME,
+            "yearly_growth": 0.15,
+        },
         "ai_triage_launch": {
             "date": str(LAUNCH.date()),
             "treated_teams": TREATED_TEAMS,
@@ -545,8 +628,10 @@ def _truth(**k) -> dict:
             },
             "resubmitted_duplicates": {
                 "count": len(k["resubmitted_pairs"]),
-                "pairs": [[tickets["ticket_id"].iloc[i], tickets["ticket_id"].iloc[j]]
-                          for i, j in k["resubmitted_pairs"]],
+                "pairs": [
+                    [tickets["ticket_id"].iloc[i], tickets["ticket_id"].iloc[j]]
+                    for i, j in k["resubmitted_pairs"]
+                ],
             },
             "personal_data_in_ticket_body": {
                 "share_planned": PII_SIGNATURE_SHARE,
@@ -574,8 +659,11 @@ def _freeze_zip_times(path: Path) -> None:
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as target:
         for info, data in entries:
             if info.filename == "docProps/core.xml":  # openpyxl stamps the save time here
-                data = re.sub(rb"<dcterms:modified([^>]*)>[^<]*<",
-                              rb"<dcterms:modified\1>2026-11-02T00:00:00Z<", data)
+                data = re.sub(
+                    rb"<dcterms:modified([^>]*)>[^<]*<",
+                    rb"<dcterms:modified\1>2026-11-02T00:00:00Z<",
+                    data,
+                )
             frozen = zipfile.ZipInfo(info.filename, date_time=(2026, 11, 2, 0, 0, 0))
             frozen.compress_type = zipfile.ZIP_DEFLATED
             frozen.external_attr = info.external_attr

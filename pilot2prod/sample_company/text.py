@@ -238,136 +238,307 @@ CLOSINGS = ["Thanks", "Thank you", "Regards", "Best", "Cheers", "Kind regards", 
 # Knowledge-base topics: (category, title, the passage that answers it, a question a customer asks).
 KB_TOPICS: dict[str, list[tuple[str, str, list[str]]]] = {
     "billing_question": [
-        ("Understanding your invoice", "Each invoice lists the plan, seats, usage fees and tax.",
-         ["What does each line on my invoice mean?", "how do i read the invoice"]),
-        ("Adding a VAT number to invoices", "Add your VAT number under Billing > Tax details; "
-         "future invoices include it and past invoices can be re-issued.",
-         ["How do I get our VAT number on the invoice?", "invoice needs tax id"]),
-        ("Duplicate charges", "A duplicate charge is usually a pending authorisation that "
-         "disappears within five working days.", ["Why do I see the same charge twice?"]),
-        ("Switching to annual billing", "Annual billing is prorated from the switch date and "
-         "credited against the remaining monthly period.", ["How is a switch to yearly billing "
-                                                             "prorated?"]),
-        ("Downloading past invoices", "All invoices are available as PDF under Billing > History.",
-         ["Where can I download old invoices?"]),
-        ("Updating the payment method", "Replace the card under Billing > Payment method; failed "
-         "payments are retried automatically.", ["My card expired, how do I update it?"]),
+        (
+            "Understanding your invoice",
+            "Each invoice lists the plan, seats, usage fees and tax.",
+            ["What does each line on my invoice mean?", "how do i read the invoice"],
+        ),
+        (
+            "Adding a VAT number to invoices",
+            "Add your VAT number under Billing > Tax details; "
+            "future invoices include it and past invoices can be re-issued.",
+            ["How do I get our VAT number on the invoice?", "invoice needs tax id"],
+        ),
+        (
+            "Duplicate charges",
+            "A duplicate charge is usually a pending authorisation that "
+            "disappears within five working days.",
+            ["Why do I see the same charge twice?"],
+        ),
+        (
+            "Switching to annual billing",
+            "Annual billing is prorated from the switch date and "
+            "credited against the remaining monthly period.",
+            ["How is a switch to yearly billing prorated?"],
+        ),
+        (
+            "Downloading past invoices",
+            "All invoices are available as PDF under Billing > History.",
+            ["Where can I download old invoices?"],
+        ),
+        (
+            "Updating the payment method",
+            "Replace the card under Billing > Payment method; failed "
+            "payments are retried automatically.",
+            ["My card expired, how do I update it?"],
+        ),
     ],
     "refund_request": [
-        ("Refund policy", "Orders cancelled before shipping are refunded in full within 5-10 "
-         "working days.", ["How long does a refund take?", "when do i get my money back"]),
-        ("Refunds for damaged items", "Send a photo of the damage; we refund or replace the item "
-         "without a return.", ["The item arrived broken, can I get my money back?"]),
-        ("Partial refunds after an outage", "Service credits are granted for outages longer than "
-         "four hours.", ["Do I get compensation for downtime?"]),
-        ("Refund status", "A pending refund is processed by your bank within ten days.",
-         ["My refund still shows pending, why?"]),
-        ("Reversing an unwanted renewal", "Renewals cancelled within 14 days are refunded in full.",
-         ["I was renewed by mistake, can you reverse it?"]),
+        (
+            "Refund policy",
+            "Orders cancelled before shipping are refunded in full within 5-10 working days.",
+            ["How long does a refund take?", "when do i get my money back"],
+        ),
+        (
+            "Refunds for damaged items",
+            "Send a photo of the damage; we refund or replace the item without a return.",
+            ["The item arrived broken, can I get my money back?"],
+        ),
+        (
+            "Partial refunds after an outage",
+            "Service credits are granted for outages longer than four hours.",
+            ["Do I get compensation for downtime?"],
+        ),
+        (
+            "Refund status",
+            "A pending refund is processed by your bank within ten days.",
+            ["My refund still shows pending, why?"],
+        ),
+        (
+            "Reversing an unwanted renewal",
+            "Renewals cancelled within 14 days are refunded in full.",
+            ["I was renewed by mistake, can you reverse it?"],
+        ),
     ],
     "login_problem": [
-        ("Unlocking a locked account", "Accounts unlock automatically after 30 minutes, or an "
-         "admin can unlock them.", ["My account is locked, what do I do?"]),
-        ("Two-factor authentication troubleshooting", "If SMS codes do not arrive, switch to an "
-         "authenticator app and check the phone number.", ["I never receive the 2FA code"]),
-        ("Single sign-on loops", "A redirect loop with SSO usually means the identity provider's "
-         "certificate expired.", ["SSO keeps sending me back to the login page"]),
-        ("Session expired errors", "Clear cookies and make sure the device clock is correct.",
-         ["Why does it say my session expired when I sign in?"]),
-        ("Access for a whole team", "If nobody in a company can sign in, check the status page "
-         "and the SSO settings.", ["Nobody in our team can log in"]),
-        ("Desktop app sign-in", "The desktop app needs version 5 or newer to sign in.",
-         ["Login works on my phone but not on the desktop app"]),
+        (
+            "Unlocking a locked account",
+            "Accounts unlock automatically after 30 minutes, or an admin can unlock them.",
+            ["My account is locked, what do I do?"],
+        ),
+        (
+            "Two-factor authentication troubleshooting",
+            "If SMS codes do not arrive, switch to an "
+            "authenticator app and check the phone number.",
+            ["I never receive the 2FA code"],
+        ),
+        (
+            "Single sign-on loops",
+            "A redirect loop with SSO usually means the identity provider's certificate expired.",
+            ["SSO keeps sending me back to the login page"],
+        ),
+        (
+            "Session expired errors",
+            "Clear cookies and make sure the device clock is correct.",
+            ["Why does it say my session expired when I sign in?"],
+        ),
+        (
+            "Access for a whole team",
+            "If nobody in a company can sign in, check the status page and the SSO settings.",
+            ["Nobody in our team can log in"],
+        ),
+        (
+            "Desktop app sign-in",
+            "The desktop app needs version 5 or newer to sign in.",
+            ["Login works on my phone but not on the desktop app"],
+        ),
     ],
     "password_reset": [
-        ("Resetting your password", "Use Forgot password on the sign-in page; the link is valid "
-         "for one hour.", ["How do I reset my password?", "forgot password"]),
-        ("Reset email not arriving", "Check the spam folder and that the address is the one on "
-         "the account.", ["The password reset email never came"]),
-        ("Expired reset links", "Request a new link; only the newest link works.",
-         ["My reset link says expired"]),
-        ("Password rules", "Passwords need 12 characters and cannot reuse the last five.",
-         ["What are the password requirements?"]),
-        ("Resetting a colleague's password", "Admins reset passwords for their team under "
-         "Users.", ["How can I reset the password of someone in my team?"]),
+        (
+            "Resetting your password",
+            "Use Forgot password on the sign-in page; the link is valid for one hour.",
+            ["How do I reset my password?", "forgot password"],
+        ),
+        (
+            "Reset email not arriving",
+            "Check the spam folder and that the address is the one on the account.",
+            ["The password reset email never came"],
+        ),
+        (
+            "Expired reset links",
+            "Request a new link; only the newest link works.",
+            ["My reset link says expired"],
+        ),
+        (
+            "Password rules",
+            "Passwords need 12 characters and cannot reuse the last five.",
+            ["What are the password requirements?"],
+        ),
+        (
+            "Resetting a colleague's password",
+            "Admins reset passwords for their team under Users.",
+            ["How can I reset the password of someone in my team?"],
+        ),
     ],
     "shipping_delay": [
-        ("Tracking your order", "Tracking updates within 24 hours of dispatch.",
-         ["How do I track my order?", "where is my package"]),
-        ("Delivered but not received", "Check with neighbours, then report it within 7 days for "
-         "a trace with the carrier.", ["Tracking says delivered but I have nothing"]),
-        ("Customs delays", "Cross-border shipments can be held at customs for up to 10 days.",
-         ["My parcel is stuck at customs"]),
-        ("Express delivery guarantee", "Late express deliveries get the shipping fee refunded.",
-         ["I paid for express and it is late"]),
-        ("Split shipments", "Large orders may ship in several parcels with separate tracking.",
-         ["Only part of my order arrived"]),
-        ("Tracking not updating", "If tracking has not moved for 5 days we open a carrier "
-         "investigation.", ["Tracking has been stuck for days"]),
+        (
+            "Tracking your order",
+            "Tracking updates within 24 hours of dispatch.",
+            ["How do I track my order?", "where is my package"],
+        ),
+        (
+            "Delivered but not received",
+            "Check with neighbours, then report it within 7 days for a trace with the carrier.",
+            ["Tracking says delivered but I have nothing"],
+        ),
+        (
+            "Customs delays",
+            "Cross-border shipments can be held at customs for up to 10 days.",
+            ["My parcel is stuck at customs"],
+        ),
+        (
+            "Express delivery guarantee",
+            "Late express deliveries get the shipping fee refunded.",
+            ["I paid for express and it is late"],
+        ),
+        (
+            "Split shipments",
+            "Large orders may ship in several parcels with separate tracking.",
+            ["Only part of my order arrived"],
+        ),
+        (
+            "Tracking not updating",
+            "If tracking has not moved for 5 days we open a carrier investigation.",
+            ["Tracking has been stuck for days"],
+        ),
     ],
     "order_change": [
-        ("Changing the delivery address", "Addresses can be changed until the order is packed.",
-         ["Can I change where my order is delivered?"]),
-        ("Cancelling part of an order", "Single items can be removed before dispatch.",
-         ["How do I cancel one item in my order?"]),
-        ("Exchanging sizes and colours", "Exchanges before dispatch are free; after delivery use "
-         "a return.", ["I ordered the wrong size"]),
-        ("Adding items to an order", "Items cannot be added after payment; place a second order.",
-         ["Can I add something to my existing order?"]),
-        ("Scheduling delivery", "Business customers can choose a delivery date up to 60 days "
-         "ahead.", ["Can you deliver my order later?"]),
+        (
+            "Changing the delivery address",
+            "Addresses can be changed until the order is packed.",
+            ["Can I change where my order is delivered?"],
+        ),
+        (
+            "Cancelling part of an order",
+            "Single items can be removed before dispatch.",
+            ["How do I cancel one item in my order?"],
+        ),
+        (
+            "Exchanging sizes and colours",
+            "Exchanges before dispatch are free; after delivery use a return.",
+            ["I ordered the wrong size"],
+        ),
+        (
+            "Adding items to an order",
+            "Items cannot be added after payment; place a second order.",
+            ["Can I add something to my existing order?"],
+        ),
+        (
+            "Scheduling delivery",
+            "Business customers can choose a delivery date up to 60 days ahead.",
+            ["Can you deliver my order later?"],
+        ),
     ],
     "technical_bug": [
-        ("App crashes on reports", "Update to the latest version; crashes on reports were fixed "
-         "in 5.2.", ["The app keeps crashing"]),
-        ("Error 500 when saving", "A 500 error on save is logged automatically; retry after "
-         "clearing the draft.", ["I get error 500 when I save"]),
-        ("Empty CSV exports", "Exports respect the current filter; clear filters before "
-         "exporting.", ["My export file is empty"]),
-        ("Dashboard shows stale data", "Dashboards refresh hourly; force a refresh from the menu.",
-         ["The dashboard numbers are old"]),
-        ("Mobile sync issues", "Sync needs the app open on Wi-Fi for a minute after edits.",
-         ["Changes on my phone do not show on the web"]),
-        ("Browser compatibility", "The web app supports the two latest versions of major "
-         "browsers.", ["The page never loads in my browser"]),
+        (
+            "App crashes on reports",
+            "Update to the latest version; crashes on reports were fixed in 5.2.",
+            ["The app keeps crashing"],
+        ),
+        (
+            "Error 500 when saving",
+            "A 500 error on save is logged automatically; retry after clearing the draft.",
+            ["I get error 500 when I save"],
+        ),
+        (
+            "Empty CSV exports",
+            "Exports respect the current filter; clear filters before exporting.",
+            ["My export file is empty"],
+        ),
+        (
+            "Dashboard shows stale data",
+            "Dashboards refresh hourly; force a refresh from the menu.",
+            ["The dashboard numbers are old"],
+        ),
+        (
+            "Mobile sync issues",
+            "Sync needs the app open on Wi-Fi for a minute after edits.",
+            ["Changes on my phone do not show on the web"],
+        ),
+        (
+            "Browser compatibility",
+            "The web app supports the two latest versions of major browsers.",
+            ["The page never loads in my browser"],
+        ),
     ],
     "api_integration": [
-        ("API authentication", "API keys are scoped per environment; a 401 means the key is "
-         "for another environment or was rotated.", ["Why does the API return 401?"]),
-        ("Webhooks", "Webhooks are disabled after 20 consecutive failures; re-enable them in "
-         "settings.", ["Our webhook stopped receiving events"]),
-        ("Rate limits", "The API allows 600 requests per minute per key.",
-         ["What is the API rate limit?"]),
-        ("Pagination", "Use the cursor from the response; offset pagination skips records "
-         "under concurrent writes.", ["The API skips records when paging"]),
-        ("Token lifetime", "Access tokens last 60 minutes; use the refresh token.",
-         ["My API token expires too fast"]),
-        ("ERP connectors", "The ERP connector syncs invoices every 15 minutes; timeouts "
-         "usually mean a firewall rule.", ["Our ERP sync times out"]),
+        (
+            "API authentication",
+            "API keys are scoped per environment; a 401 means the key is "
+            "for another environment or was rotated.",
+            ["Why does the API return 401?"],
+        ),
+        (
+            "Webhooks",
+            "Webhooks are disabled after 20 consecutive failures; re-enable them in settings.",
+            ["Our webhook stopped receiving events"],
+        ),
+        (
+            "Rate limits",
+            "The API allows 600 requests per minute per key.",
+            ["What is the API rate limit?"],
+        ),
+        (
+            "Pagination",
+            "Use the cursor from the response; offset pagination skips records "
+            "under concurrent writes.",
+            ["The API skips records when paging"],
+        ),
+        (
+            "Token lifetime",
+            "Access tokens last 60 minutes; use the refresh token.",
+            ["My API token expires too fast"],
+        ),
+        (
+            "ERP connectors",
+            "The ERP connector syncs invoices every 15 minutes; timeouts "
+            "usually mean a firewall rule.",
+            ["Our ERP sync times out"],
+        ),
     ],
     "account_closure": [
-        ("Cancelling your subscription", "Cancel under Account > Subscription; access continues "
-         "to the end of the paid period.", ["How do I cancel my subscription?"]),
-        ("Closing a company account", "Owners can close the company account; invoices remain "
-         "downloadable for 10 years.", ["How do we close our company account?"]),
-        ("Merging duplicate accounts", "Support merges duplicate accounts after verifying both "
-         "owners.", ["We have two accounts, can they be merged?"]),
-        ("Ending a contract early", "Annual contracts end at term; early termination is "
-         "prorated for enterprise plans.", ["Can we terminate our contract early?"]),
-        ("Downgrading before closing", "Downgrade to the free plan to keep read-only access.",
-         ["Can I keep read-only access after cancelling?"]),
+        (
+            "Cancelling your subscription",
+            "Cancel under Account > Subscription; access continues to the end of the paid period.",
+            ["How do I cancel my subscription?"],
+        ),
+        (
+            "Closing a company account",
+            "Owners can close the company account; invoices remain downloadable for 10 years.",
+            ["How do we close our company account?"],
+        ),
+        (
+            "Merging duplicate accounts",
+            "Support merges duplicate accounts after verifying both owners.",
+            ["We have two accounts, can they be merged?"],
+        ),
+        (
+            "Ending a contract early",
+            "Annual contracts end at term; early termination is prorated for enterprise plans.",
+            ["Can we terminate our contract early?"],
+        ),
+        (
+            "Downgrading before closing",
+            "Downgrade to the free plan to keep read-only access.",
+            ["Can I keep read-only access after cancelling?"],
+        ),
     ],
     "data_privacy_request": [
-        ("Requesting a copy of your data", "We send a machine-readable export within 30 days of "
-         "a verified request.", ["How do I get a copy of my personal data?"]),
-        ("Deleting your personal data", "Erasure requests are completed within 30 days; "
-         "invoices are kept as the law requires.", ["Please delete my data"]),
-        ("Correcting personal data", "Update your profile or ask support to correct records.",
-         ["My name is misspelled in your records"]),
-        ("Our sub-processors", "The list of sub-processors is published in the trust centre.",
-         ["Who do you share my data with?"]),
-        ("Verifying a privacy request", "We verify identity by email before acting on a request.",
-         ["Why do you need to verify my identity for a data request?"]),
+        (
+            "Requesting a copy of your data",
+            "We send a machine-readable export within 30 days of a verified request.",
+            ["How do I get a copy of my personal data?"],
+        ),
+        (
+            "Deleting your personal data",
+            "Erasure requests are completed within 30 days; invoices are kept as the law requires.",
+            ["Please delete my data"],
+        ),
+        (
+            "Correcting personal data",
+            "Update your profile or ask support to correct records.",
+            ["My name is misspelled in your records"],
+        ),
+        (
+            "Our sub-processors",
+            "The list of sub-processors is published in the trust centre.",
+            ["Who do you share my data with?"],
+        ),
+        (
+            "Verifying a privacy request",
+            "We verify identity by email before acting on a request.",
+            ["Why do you need to verify my identity for a data request?"],
+        ),
     ],
 }
 
@@ -400,9 +571,7 @@ def add_typos(text: str, rate: float, rng: np.random.Generator) -> str:
     return " ".join(_typo(w, rng) if rng.random() < rate else w for w in words)
 
 
-def ticket_text(
-    category: str, rng: np.random.Generator, signature: str = ""
-) -> tuple[str, str]:
+def ticket_text(category: str, rng: np.random.Generator, signature: str = "") -> tuple[str, str]:
     """A (subject, body) pair written by a customer about ``category``."""
     spec = CATEGORY_TEXT[category]
     subject = _fill(spec["subjects"][rng.integers(len(spec["subjects"]))], rng)
