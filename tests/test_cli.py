@@ -203,3 +203,22 @@ def test_a_failing_notebook_exits_1_naming_the_cell(tmp_path):
     message = one_sentence(result)
     assert "failed in cell 3 (1 / (rows - 3)) with ZeroDivisionError" in message
     assert "broken.ipynb" in message
+
+
+def test_engagement_naming_an_unknown_notebook_exits_2(tmp_path):
+    (tmp_path / "client.yaml").write_text("02_nothing:\n  events_path: x.csv\n")
+    result = cli("playbook", "-f", "client.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "names notebook '02_nothing', which does not exist" in one_sentence(result)
+
+
+@pytest.mark.slow
+def test_playbook_runs_the_sample_engagement(tmp_path, repo_root):
+    engagement = repo_root / "engagements" / "acme.yaml"
+    result = cli(
+        "playbook", "-f", str(engagement), "--out", "deliverables", "--quiet", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    runs = list((tmp_path / "deliverables" / "01_success_metric").glob("*/results.json"))
+    assert len(runs) == 1
+    assert json.loads(runs[0].read_text())["baseline"]["events"] > 2000

@@ -63,8 +63,8 @@ def test_success_metric_on_the_sample_company(tmp_path, truth):
     assert used["output_dir"] == str(result.folder)
     assert Path(used["events_path"]).is_absolute()
     no_code = result.html_no_code.read_text()
-    assert "class=\"jp-CodeMirrorEditor" not in no_code  # no code cells for executives
-    assert "class=\"jp-CodeMirrorEditor" in result.html.read_text()
+    assert 'class="jp-CodeMirrorEditor' not in no_code  # no code cells for executives
+    assert 'class="jp-CodeMirrorEditor' in result.html.read_text()
     assert "<img" in no_code  # figures survive the no-code export
 
 
