@@ -181,3 +181,69 @@ def baseline_by_segment(table: pd.DataFrame, value_label: str):
     ax.set_title(f"Baseline by segment: {value_label}")
     ax.legend(fontsize=8)
     return fig
+
+
+def ladder_quality(summary: pd.DataFrame):
+    """Accuracy and macro-F1 per approach with 95 % bootstrap intervals, simplest at the top."""
+    rows = summary.iloc[::-1].reset_index(drop=True)
+    fig, ax = _figure(8, 0.55 * len(rows) + 1.5)
+    y = np.arange(len(rows))
+    for offset, metric, colour in (
+        (0.15, "accuracy", OKABE_ITO[0]),
+        (-0.15, "macro-F1", OKABE_ITO[1]),
+    ):
+        ax.errorbar(
+            rows[metric],
+            y + offset,
+            xerr=[rows[metric] - rows[f"{metric} low"], rows[f"{metric} high"] - rows[metric]],
+            fmt="o",
+            color=colour,
+            label=f"{metric}, 95 % CI",
+        )
+    ax.set_yticks(y, rows["approach"])
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("score on the frozen test split (0-1)")
+    ax.set_title("The ladder: quality of each approach")
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def precision_coverage(curves: dict[str, pd.DataFrame], target: float):
+    """Precision of the most confident share of tickets, for each approach."""
+    fig, ax = _figure(8, 4)
+    for k, (name, curve) in enumerate(curves.items()):
+        ax.plot(
+            100 * curve["coverage"],
+            100 * curve["precision"],
+            color=OKABE_ITO[k % len(OKABE_ITO)],
+            label=name,
+        )
+    ax.axhline(
+        100 * target,
+        color="#555555",
+        linestyle="--",
+        label=f"target precision {100 * target:.0f} %",
+    )
+    ax.set_xlabel("tickets auto-routed, most confident first (%)")
+    ax.set_ylabel("precision of the routed tickets (%)")
+    ax.set_title("Coverage versus precision")
+    ax.legend(fontsize=8, loc="lower left")
+    return fig
+
+
+def learning_curves(curve: pd.DataFrame):
+    """Macro-F1 by labelled examples per class (mean and range over seeds)."""
+    fig, ax = _figure(8, 4)
+    for k, (name, group) in enumerate(curve.groupby("approach")):
+        stats_ = group.groupby("per_class")["macro_f1"].agg(["mean", "min", "max"])
+        colour = OKABE_ITO[k % len(OKABE_ITO)]
+        ax.plot(stats_.index, stats_["mean"], marker="o", color=colour, label=name)
+        ax.fill_between(stats_.index, stats_["min"], stats_["max"], color=colour, alpha=0.15)
+    ax.set_xscale("log")
+    ticks = sorted(curve["per_class"].unique())
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.set_xlabel("labelled examples per class")
+    ax.set_ylabel("macro-F1 on the test split (0-1)")
+    ax.set_title("How many labels each approach needs")
+    ax.legend(fontsize=8, loc="lower right")
+    return fig

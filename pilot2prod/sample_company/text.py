@@ -601,13 +601,39 @@ SYNONYMS = {
     "colleague": ["colleague", "coworker", "team mate"],
     "week": ["week", "couple of days", "few days"],
 }
-FILLERS_BEFORE = ["", "", "", "I noticed that", "For some reason", "Since yesterday",
-                  "Not sure who to ask, but", "As mentioned on the phone,", "Again:",
-                  "Quick question:", "Hope you can help -"]
-FILLERS_AFTER = ["", "", "Can you check?", "What should I do?", "Please fix asap.",
-                 "Let me know.", "Waiting for your answer.", "Is this a known issue?"]
-VAGUE_SUBJECTS = ["Help", "Question", "Urgent", "Follow-up", "Problem", "Re: your email",
-                  "Ticket", "Need assistance"]
+FILLERS_BEFORE = [
+    "",
+    "",
+    "",
+    "I noticed that",
+    "For some reason",
+    "Since yesterday",
+    "Not sure who to ask, but",
+    "As mentioned on the phone,",
+    "Again:",
+    "Quick question:",
+    "Hope you can help -",
+]
+FILLERS_AFTER = [
+    "",
+    "",
+    "Can you check?",
+    "What should I do?",
+    "Please fix asap.",
+    "Let me know.",
+    "Waiting for your answer.",
+    "Is this a known issue?",
+]
+VAGUE_SUBJECTS = [
+    "Help",
+    "Question",
+    "Urgent",
+    "Follow-up",
+    "Problem",
+    "Re: your email",
+    "Ticket",
+    "Need assistance",
+]
 VAGUE_BODIES = [
     "I have an issue with my account, please call me back.",
     "Something is not right, can you help?",
@@ -640,9 +666,7 @@ def _vary(sentence: str, rng: np.random.Generator) -> str:
     return f"{varied} {after}".strip()
 
 
-def ticket_text(
-    category: str, rng: np.random.Generator, signature: str = ""
-) -> tuple[str, str]:
+def ticket_text(category: str, rng: np.random.Generator, signature: str = "") -> tuple[str, str]:
     """A (subject, body) pair written by a customer about ``category``.
 
     About 8 % of tickets are vague (no cue to the category at all) and about 20 % also
