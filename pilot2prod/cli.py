@@ -16,6 +16,7 @@ from pilot2prod.runner import (
     DEFAULT_TIMEOUT,
     available_notebooks,
     describe,
+    find_notebook,
     parse_assignments,
     read_parameter_file,
     run_notebook,
@@ -113,12 +114,18 @@ def main(argv: list[str] | None = None) -> int:
                     f"use one of: {', '.join(names)}."
                 )
             base = Path(args.engagement).resolve().parent if args.engagement else None
+            produced: dict[str, str] = {}  # outputs of earlier notebooks, by parameter name
             for name in names:
-                values = plan.get(name) or {}
-                if not isinstance(values, dict):
+                entry = plan.get(name) or {}
+                if not isinstance(entry, dict):
                     raise Pilot2ProdError(
                         f"Engagement file: the entry for {name} must be a mapping of parameters."
                     )
+                values = dict(entry)
+                declared = {p.name for p in describe(find_notebook(name))[1]}
+                for parameter, path in produced.items():
+                    if parameter in declared and not values.get(parameter):
+                        values[parameter] = path
                 print(f"== {name}")
                 result = run_notebook(
                     name,
@@ -129,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
                     progress=not args.quiet,
                 )
                 _print_run(result)
+                spec = result.folder / "metric_spec.yaml"
+                if spec.exists():
+                    produced["metric_spec_path"] = str(spec)
     except Pilot2ProdError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

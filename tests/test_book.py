@@ -22,6 +22,8 @@ PAGES = [
     "chapters/intro.html",
     "chapters/01_define_working.html",
     "notebooks/01_success_metric.html",
+    "chapters/03_hire_a_problem.html",
+    "notebooks/03_simple_vs_rag.html",
     "chapters/appendix_own_data.html",
     "chapters/execution_status.html",
 ]
@@ -48,7 +50,8 @@ def test_book_builds_every_page(built_book):
     for page in PAGES:
         assert (built_book / page).is_file(), page
     status = (built_book / "chapters/execution_status.html").read_text()
-    assert "01_success_metric" in status and "✅" in status
+    assert "01_success_metric" in status and "03_simple_vs_rag" in status
+    assert "✅" in status and "❌" not in status
 
 
 @pytest.mark.slow
@@ -116,4 +119,9 @@ def test_pages_load_in_headless_chromium_without_console_errors(server):
         )
         figures = [size for size in images if size[0] > 300]
         assert len(figures) >= 6, images  # segment, distribution, weekly, 2x season, MDE
+        page.goto(f"{server}/notebooks/03_simple_vs_rag.html", wait_until="load")
+        images = page.eval_on_selector_all(
+            "img", "els => els.map(e => [e.naturalWidth, e.naturalHeight])"
+        )
+        assert len([s for s in images if s[0] > 300]) >= 3, images  # ladder, coverage, curves
         browser.close()

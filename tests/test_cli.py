@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 from conftest import make_events
 
@@ -214,11 +215,22 @@ def test_engagement_naming_an_unknown_notebook_exits_2(tmp_path):
 
 @pytest.mark.slow
 def test_playbook_runs_the_sample_engagement(tmp_path, repo_root):
-    engagement = repo_root / "engagements" / "acme.yaml"
-    result = cli(
-        "playbook", "-f", str(engagement), "--out", "deliverables", "--quiet", cwd=tmp_path
-    )
+    engagement = yaml.safe_load((repo_root / "engagements" / "acme.yaml").read_text())
+    for values in engagement.values():  # the same engagement, from another folder
+        for key, value in values.items():
+            if key.endswith("_path"):
+                values[key] = str((repo_root / "engagements" / value).resolve())
+    engagement["03_simple_vs_rag"] |= {"learning_curve_seeds": 1, "learning_curve_sizes": "5"}
+    (tmp_path / "client.yaml").write_text(yaml.safe_dump(engagement))
+    result = cli("playbook", "-f", "client.yaml", "--out", "deliverables", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     runs = list((tmp_path / "deliverables" / "01_success_metric").glob("*/results.json"))
     assert len(runs) == 1
     assert json.loads(runs[0].read_text())["baseline"]["events"] > 2000
+    # The triage notebook was handed this run's success metric and projects against it.
+    triage = next((tmp_path / "deliverables" / "03_simple_vs_rag").glob("*"))
+    used = yaml.safe_load((triage / "parameters.yaml").read_text())
+    assert used["metric_spec_path"] == str(runs[0].parent / "metric_spec.yaml")
+    recommendation = json.loads((triage / "results.json").read_text())["recommendation"]
+    assert "Chapter 1 baseline" in recommendation["projected_effect"]
+    assert recommendation["projected_relative_change"] < 0

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 import yaml
 
@@ -86,3 +87,44 @@ def test_success_metric_on_a_fixture_with_other_columns_and_unit(field_service, 
     assert results["guardrails"] == []
     assert {row["segment"] for row in results["by_segment"]} == {"East", "North", "South"}
     assert " d " in results["statement"]
+
+
+@pytest.mark.slow
+def test_simple_vs_rag_on_the_sample_company(tmp_path, truth, dataset_dir):
+    run = run_notebook(
+        "03_simple_vs_rag",
+        from_text={"learning_curve_seeds": "1", "learning_curve_sizes": "5,20"},
+        out=tmp_path,
+        cwd=tmp_path,
+        progress=False,
+    )
+    results = json.loads(run.results_json.read_text())
+    ladder = {row["approach"]: row for row in results["ladder"]}
+    majority, rules = ladder["majority class"], ladder["keyword rules"]
+    tfidf = ladder["TF-IDF + linear"]
+    # The ladder is ordered sensibly: the floor, then rules, then the classifier.
+    assert majority["macro-F1"] < rules["macro-F1"] < tfidf["macro-F1"]
+    assert rules["accuracy"] < tfidf["accuracy"]
+    # 5 % of labels are wrong on purpose: no approach can be measured much above 95 %.
+    ceiling = 1 - truth["defects"]["label_noise"]["share"]
+    for row in ladder.values():
+        assert row["accuracy"] <= ceiling + 0.01, row["approach"]
+    assert 0.8 <= tfidf["accuracy"] and 0.8 <= tfidf["macro-F1"] <= ceiling + 0.01
+    hybrid = results["coverage"]["hybrid (classifier, else fallback)"]
+    assert 0 < hybrid["coverage"] <= 1 and hybrid["evaluated"] > 0
+    # Every planted resubmission that straddles the time split is reported as a near-duplicate.
+    tickets = pd.read_csv(dataset_dir / "tickets.csv", usecols=["ticket_id", "created_at"])
+    created = dict(zip(tickets["ticket_id"], pd.to_datetime(tickets["created_at"]), strict=True))
+    cutoff = pd.Timestamp(results["split"]["cutoff"])
+    straddling = [
+        (a, b)
+        for a, b in truth["defects"]["resubmitted_duplicates"]["pairs"]
+        if created[a] < cutoff <= created[b]
+    ]
+    reported = {(p["train_id"], p["test_id"]) for p in results["near_duplicates"]["pairs"]}
+    assert straddling and set(map(tuple, straddling)) <= reported
+    metadata = json.loads((run.folder / "model" / "metadata.json").read_text())
+    assert metadata["approach"] == results["recommendation"]["approach"]
+    assert len(metadata["labels"]) == 10 and len(metadata["data_sha256"]) == 64
+    assert (run.folder / "model" / "triage_model.joblib").stat().st_size > 0
+    assert "gibberish" not in run.notebook.read_text()  # no LLM here: nothing was sent

@@ -205,10 +205,12 @@ def cost_per_1000(
 def break_even_items(
     fixed_a: float, per_item_a: float, fixed_b: float, per_item_b: float
 ) -> float | None:
-    """Volume above which B (higher fixed, lower per-item cost) is cheaper than A."""
-    if per_item_a <= per_item_b:
-        return None if fixed_b >= fixed_a else 0.0
-    return max(0.0, (fixed_b - fixed_a) / (per_item_a - per_item_b))
+    """The volume at which A and B cost the same (fixed + volume x per-item), or ``None``
+    when they never cross: then one of them is cheaper at every volume."""
+    if per_item_a == per_item_b:
+        return None
+    volume = (fixed_b - fixed_a) / (per_item_a - per_item_b)
+    return volume if volume > 0 else None
 
 
 def retrieval_quality(ranked: np.ndarray, relevant: np.ndarray, ks=(1, 3, 5)) -> dict[str, float]:

@@ -439,6 +439,13 @@ def run_ladder(p: TriageParameters) -> LadderResult:
         id_column=p.id_column,
     )
     split = split_examples(examples, p.test_share, p.seed, by_time=bool(p.time_column))
+    return ladder_on_split(examples, split, p)
+
+
+def ladder_on_split(
+    examples: Examples, split: Split, p: TriageParameters, with_learning_curve: bool = True
+) -> LadderResult:
+    """Train every rung on ``split.train`` and evaluate it on ``split.test``."""
     findings: list[str] = []
     unseen = sorted(set(split.test["label"]) - set(split.train["label"]))
     if unseen:
@@ -585,8 +592,9 @@ def run_ladder(p: TriageParameters) -> LadderResult:
 
 
 def cost_table(r: LadderResult) -> pd.DataFrame:
-    """Fixed (training compute) and per-item cost of each approach, and the monthly volume
-    above which each one is cheaper than the recommended approach (break-even)."""
+    """Fixed (training compute) and per-item cost of each approach, and the volume at which
+    its total cost equals the recommended approach's (break-even; empty when they never
+    cross)."""
     chosen_name = r.recommendation.get("approach") or r.rungs[2].approach.name
     chosen = r.rung(chosen_name)
     rows = []

@@ -11,13 +11,14 @@ import logging
 import re
 from pathlib import Path
 
+import bm25s
 import numpy as np
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.svm import LinearSVC
 
-# bm25s reports every index build at DEBUG level; keep notebooks and logs readable.
+# bm25s sets its logger to DEBUG on import and reports every index build: keep output readable.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -271,8 +272,6 @@ class Retrieval(Approach):
         self.bm25_weight = bm25_weight if embedder is not None else 1.0
 
     def fit(self, texts, labels):
-        import bm25s
-
         self.texts_ = list(texts)
         self.labels_ = np.asarray(labels)
         self.classes_ = np.unique(self.labels_)
@@ -287,8 +286,6 @@ class Retrieval(Approach):
 
     def neighbours(self, texts: list[str], k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """BM25 top-k training indices and scores for each text."""
-        import bm25s
-
         k = min(k or self.k, len(self.texts_))
         tokens = bm25s.tokenize(list(texts), stopwords="en", show_progress=False)
         docs, scores = self.bm25_.retrieve(tokens, k=k, show_progress=False, n_threads=1)

@@ -1,0 +1,369 @@
+"""Chapter 3: the ladder's parts against planted truth, the LLM rung against a fake endpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from llm_server import FakeLLM
+from sklearn.metrics import f1_score
+
+from pilot2prod.errors import DataQualityError, DataSourceError, ParameterError
+from pilot2prod.triage import evaluation as ev
+from pilot2prod.triage.data import (
+    Examples,
+    LabelFindings,
+    Split,
+    load_examples,
+    load_knowledge_base,
+    near_duplicates,
+    suspected_label_typos,
+)
+from pilot2prod.triage.ladder import TriageParameters, ladder_on_split
+from pilot2prod.triage.llm import parse_label
+from pilot2prod.triage.models import KeywordRules, TfidfLinear, fit_temperature, softmax
+
+TOPICS = {
+    "billing": ["invoice", "charge", "payment", "vat", "bill"],
+    "access": ["password", "login", "locked", "sign", "reset"],
+    "delivery": ["parcel", "courier", "tracking", "shipment", "late"],
+    "bugs": ["crash", "error", "screen", "freeze", "update"],
+}
+FILLER = ["please", "help", "today", "again", "my", "the", "is", "not", "working", "still"]
+
+
+def synthetic(n: int = 400, seed: int = 0, noise: float = 0.0) -> pd.DataFrame:
+    """Texts built from topic words plus filler; ``noise`` of the labels are flipped."""
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(list(TOPICS), size=n)
+    rows = []
+    for i, label in enumerate(labels):
+        words = list(rng.choice(TOPICS[label], size=3)) + list(rng.choice(FILLER, size=5))
+        rng.shuffle(words)
+        recorded = label
+        if rng.random() < noise:
+            recorded = rng.choice([t for t in TOPICS if t != label])
+        rows.append({"id": f"S{i}", "text": f"{' '.join(words)} ref {i}", "label": recorded})
+    return pd.DataFrame(rows)
+
+
+def write_examples(tmp_path: Path, frame: pd.DataFrame, name: str = "examples.csv") -> str:
+    path = tmp_path / name
+    frame.rename(columns={"text": "message", "label": "intent"}).to_csv(path, index=False)
+    return str(path)
+
+
+# --------------------------------------------------------------------------- data checks
+def test_fewer_than_two_classes(tmp_path):
+    frame = synthetic(50).assign(label="billing")
+    with pytest.raises(DataQualityError, match="needs at least two classes"):
+        load_examples(write_examples(tmp_path, frame), ["message"], "intent")
+
+
+def test_class_with_one_example_is_named(tmp_path):
+    frame = synthetic(100)
+    frame.loc[0, "label"] = "fraud"
+    path = write_examples(tmp_path, frame)
+    with pytest.raises(DataQualityError, match="class 'fraud' has only 1 example"):
+        load_examples(path, ["message"], "intent")
+    examples = load_examples(path, ["message"], "intent", drop_rare_classes=True)
+    assert examples.findings.dropped_rare_classes == {"fraud": 1}
+    assert "fraud" not in examples.labels
+
+
+def test_empty_texts_are_counted_and_dropped(tmp_path):
+    frame = synthetic(100)
+    frame.loc[[1, 2, 3], "text"] = ["", "   ", None]
+    examples = load_examples(write_examples(tmp_path, frame), ["message"], "intent")
+    assert examples.findings.empty_texts == 3
+    assert examples.findings.rows_used == 97
+    everything_empty = frame.assign(text="")
+    with pytest.raises(DataQualityError, match="every row has an empty text"):
+        load_examples(write_examples(tmp_path, everything_empty, "e.csv"), ["message"], "intent")
+
+
+def test_label_typos_are_found_and_can_be_merged(tmp_path):
+    frame = synthetic(400)
+    frame.loc[:3, "label"] = "Billing "
+    frame.loc[4:6, "label"] = "deliverry"
+    path = write_examples(tmp_path, frame)
+    with pytest.raises(DataQualityError, match="look like typos") as err:
+        load_examples(path, ["message"], "intent")
+    assert "merge_label_typos=True" in str(err.value)
+    examples = load_examples(path, ["message"], "intent", merge_label_typos=True)
+    assert examples.labels == sorted(TOPICS)
+    assert examples.findings.merged_typo_rows == 7  # 4 'Billing' and 3 'deliverry'
+    assert examples.findings.suspected_typos == {"Billing": "billing", "deliverry": "delivery"}
+
+
+def test_suspected_typos_leave_distinct_labels_alone():
+    counts = pd.Series(
+        {
+            "login_problem": 500,
+            "password_reset": 480,
+            "logn_problem": 4,
+            "refund": 300,
+            "refunds": 250,
+        }
+    )
+    assert suspected_label_typos(counts) == {"logn_problem": "login_problem"}
+
+
+def test_missing_text_column_lists_columns(tmp_path):
+    path = write_examples(tmp_path, synthetic(20))
+    with pytest.raises(DataSourceError, match="column 'text' is not in"):
+        load_examples(path, ["text"], "intent")
+
+
+def test_knowledge_base_folder_and_table(tmp_path):
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "KB-001-reset.md").write_text("---\nid: KB-001\n---\n# Reset\nUse the reset link.")
+    (folder / "KB-002-vat.html").write_text("<h1>VAT</h1><p>Add your VAT &amp; tax id.</p>")
+    (folder / "notes.bin").write_bytes(b"\x00\x01")
+    docs = load_knowledge_base(str(folder))
+    assert list(docs["doc_id"]) == ["KB-001", "KB-002"]
+    assert docs["text"].iloc[1] == "VAT Add your VAT & tax id."
+    assert "id: KB-001" not in docs["text"].iloc[0]
+    empty = tmp_path / "empty_kb"
+    empty.mkdir()
+    (empty / "latin.txt").write_bytes("caf\xe9".encode("latin-1"))
+    with pytest.raises(DataSourceError, match="no readable Markdown, text or HTML files"):
+        load_knowledge_base(str(empty))
+    table = tmp_path / "kb.csv"
+    pd.DataFrame({"doc": ["A", "B"], "body": ["one", "two"]}).to_csv(table, index=False)
+    assert load_knowledge_base(str(table), "doc", "body")["doc_id"].tolist() == ["A", "B"]
+
+
+def test_near_duplicates_find_planted_copies_only():
+    train = pd.Series(
+        [f"my parcel number {i} is late again" for i in range(50)]
+        + ["completely unrelated words here"]
+    )
+    test = pd.Series(
+        [
+            "completely unrelated words here",
+            "totally different text about vat",
+            "My  parcel number 7 is late again",
+        ]
+    )
+    found = near_duplicates(train, test)
+    assert set(found["test_index"]) == {0, 2}
+    assert found.set_index("test_index").loc[0, "train_index"] == 50
+
+
+# --------------------------------------------------------------------------- evaluation
+def test_macro_f1_matches_scikit_learn():
+    rng = np.random.default_rng(1)
+    classes = np.array(["a", "b", "c", "d"])
+    truth = rng.choice(classes, 300)
+    pred = np.where(rng.random(300) < 0.7, truth, rng.choice(classes, 300)).astype(object)
+    pred[:10] = None  # abstentions
+    q = ev.quality(truth, pred, classes, n_resamples=200)
+    expected = f1_score(
+        truth,
+        np.where(pred == None, "none", pred).astype(str),  # noqa: E711
+        labels=classes,
+        average="macro",
+    )
+    assert q["macro_f1"].estimate == pytest.approx(expected)
+    assert q["accuracy"].estimate == pytest.approx(np.mean(truth == pred))
+
+
+def test_accuracy_interval_coverage():
+    rng = np.random.default_rng(2)
+    hits = 0
+    for k in range(200):
+        truth = np.array(["x"] * 400)
+        pred = np.where(rng.random(400) < 0.8, "x", "y").astype(object)
+        ci = ev.quality(truth, pred, np.array(["x", "y"]), n_resamples=400, seed=k)["accuracy"]
+        hits += ci.low <= 0.8 <= ci.high
+    assert 0.9 <= hits / 200 <= 0.99
+
+
+def test_expected_calibration_error_detects_overconfidence():
+    rng = np.random.default_rng(3)
+    confidence = rng.uniform(0.3, 1.0, 20000)
+    calibrated = rng.random(20000) < confidence
+    assert ev.expected_calibration_error(confidence, calibrated) < 0.02
+    overconfident = rng.random(20000) < confidence - 0.2
+    assert ev.expected_calibration_error(confidence, overconfident) == pytest.approx(0.2, abs=0.03)
+
+
+def test_temperature_scaling_repairs_overconfident_scores():
+    rng = np.random.default_rng(4)
+    n, k = 6000, 5
+    logits = rng.normal(0, 2, (n, k))  # calibrated: labels are drawn from softmax(logits)
+    cumulative = softmax(logits).cumsum(axis=1)
+    labels = (rng.random((n, 1)) > cumulative).sum(axis=1)
+    scores = logits * 4  # four times too confident
+    t = fit_temperature(scores, labels)
+    assert t == pytest.approx(4, rel=0.15)
+    before = softmax(scores)
+    after = softmax(scores, t)
+    correct = before.argmax(1) == labels
+    assert (
+        ev.expected_calibration_error(after.max(1), correct)
+        < ev.expected_calibration_error(before.max(1), correct) / 3
+    )
+
+
+def test_coverage_threshold_is_chosen_on_one_half_and_measured_on_the_other():
+    rng = np.random.default_rng(5)
+    confidence = rng.uniform(0, 1, 4000)
+    correct = rng.random(4000) < confidence  # calibrated: precision of top share is known
+    choose = np.zeros(4000, dtype=bool)
+    choose[:2000] = True
+    cov = ev.coverage_at_precision(confidence, correct, 0.9, choose)
+    # Routing everything above t has precision (1 + t) / 2 = 0.9 at t = 0.8: coverage 20 %.
+    assert cov.threshold == pytest.approx(0.8, abs=0.05)
+    assert cov.coverage == pytest.approx(0.2, abs=0.04)
+    assert cov.precision == pytest.approx(0.9, abs=0.03)
+    assert cov.evaluated == 2000
+
+
+def test_mcnemar_and_retrieval_metrics_and_break_even():
+    a = np.array([True] * 60 + [False] * 40)
+    b = np.array([True] * 40 + [False] * 20 + [True] * 5 + [False] * 35)
+    result = ev.mcnemar_test(a, b)
+    assert (result["only_first_right"], result["only_second_right"]) == (20, 5)
+    assert result["p_value"] < 0.01
+    ranked = np.array([[3, 1, 2], [1, 2, 3], [2, 3, 1], [4, 5, 6]])
+    q = ev.retrieval_quality(ranked, np.array([1, 1, 1, 1]), ks=(1, 3))
+    assert q["recall@1"] == 0.25 and q["recall@3"] == 0.75
+    assert q["mrr"] == pytest.approx((1 / 2 + 1 + 1 / 3) / 4)
+    assert q["ndcg@3"] == pytest.approx((1 / np.log2(3) + 1 + 0.5) / 4)
+    assert ev.break_even_items(0.0, 0.002, 10.0, 0.0) == pytest.approx(5000)
+    assert ev.break_even_items(10.0, 0.0, 0.0, 0.002) == pytest.approx(5000)
+    assert ev.break_even_items(0.0, 0.0, 10.0, 0.002) is None  # B is dearer at every volume
+
+
+def test_parse_label_counts_invalid_answers_as_abstentions():
+    labels = ["billing", "access", "bill_disputes"]
+    assert parse_label("billing", labels) == "billing"
+    assert parse_label(" `Access`. ", labels) == "access"
+    assert parse_label("The category is billing.", labels) == "billing"
+    assert parse_label("billing or access", labels) is None
+    assert parse_label("something about money", labels) is None
+    assert parse_label("bill_disputes", labels) == "bill_disputes"
+
+
+# --------------------------------------------------------------------------- models
+def test_keyword_rules_learn_the_planted_topic_words():
+    frame = synthetic(600)
+    rules = KeywordRules().fit(frame["text"].tolist(), frame["label"].to_numpy())
+    for topic, words in TOPICS.items():
+        learned = {k for k, _ in rules.rules_[topic][:5]}
+        assert len(learned & set(words)) >= 4, (topic, learned)
+    pred = rules.predict(["nothing relevant in this sentence"])
+    assert pred[0] is None  # no keyword: abstain
+
+
+def test_tfidf_classifier_accuracy_matches_planted_label_noise():
+    train, test = synthetic(1500, seed=6, noise=0.1), synthetic(1000, seed=7, noise=0.1)
+    model = TfidfLinear().fit(train["text"].tolist(), train["label"].to_numpy())
+    accuracy = np.mean(model.predict(test["text"].tolist()) == test["label"].to_numpy())
+    assert accuracy == pytest.approx(0.9, abs=0.03)  # 10 % of test labels are wrong
+    proba = model.predict_proba(test["text"].tolist())
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+# --------------------------------------------------------------------------- the ladder + LLM
+def small_ladder_inputs(tmp_path, gibberish: int = 0):
+    train, test = synthetic(400, seed=8), synthetic(120, seed=9)
+    test.loc[: gibberish - 1, "text"] = test.loc[: gibberish - 1, "text"] + " gibberish"
+    examples = Examples(
+        pd.concat([train, test], ignore_index=True), LabelFindings(rows_used=520), "test"
+    )
+    kb = tmp_path / "kb"
+    kb.mkdir(exist_ok=True)
+    for topic, words in TOPICS.items():
+        (kb / f"KB-{topic}.md").write_text(f"# {topic}\nArticles about {' '.join(words)}.")
+    return examples, Split(train, test, "given"), kb
+
+
+def params(tmp_path, **extra) -> TriageParameters:
+    values = {
+        "examples_path": "datasets/acme/tickets.csv",
+        "kb_path": "",
+        "gold_path": "",
+        "n_bootstrap": 200,
+        "llm_cache_dir": str(tmp_path / "cache"),
+        "llm_api_key_env": "",
+        "learning_curve_sizes": "5,10",
+        "learning_curve_seeds": 1,
+    } | extra
+    return TriageParameters.from_values(values)
+
+
+@pytest.mark.slow
+def test_ladder_with_llm_uses_context_caches_and_counts_cost(tmp_path):
+    examples, split, kb = small_ladder_inputs(tmp_path, gibberish=6)
+    with FakeLLM() as fake:
+        p = params(
+            tmp_path,
+            kb_path=str(kb),
+            llm_base_url=fake.base_url,
+            llm_price_input_per_1k=0.5,
+            llm_price_output_per_1k=2.0,
+        )
+        first = ladder_on_split(examples, split, p, with_learning_curve=False)
+        names = [r.approach.name for r in first.rungs]
+        assert "RAG (LLM + retrieved context)" in names
+        rag = first.rung("RAG (LLM + retrieved context)")
+        llm = rag.approach
+        assert len(fake.requests) == llm.requests == len(split.test) == 120
+        assert fake.missing_context == 0  # every prompt had tickets and KB passages
+        assert llm.abstentions == 6
+        assert sum(p is None for p in rag.predictions) == 6
+        expected = (llm.prompt_tokens * 0.5 + llm.completion_tokens * 2.0) / 1000
+        assert llm.cost() == pytest.approx(expected)
+        assert llm.completion_tokens == 3 * 120
+        assert rag.cost_per_1000 >= 1000 * expected / 120
+        assert any("not a valid label" in f for f in first.findings)
+        hybrid = first.rung("hybrid (classifier, else fallback)")
+        assert hybrid.approach.fallback is llm
+
+        second = ladder_on_split(examples, split, p, with_learning_curve=False)
+        llm2 = second.rung("RAG (LLM + retrieved context)").approach
+        # The hybrid's unsure tickets went to the LLM again, but from the cache: no request.
+        assert len(fake.requests) == 120
+        assert llm2.requests == 0 and llm2.cache_hits == 120
+        assert llm2.prompt_tokens == llm.prompt_tokens  # cost is accounted from the cache too
+
+
+@pytest.mark.slow
+def test_unreachable_llm_is_a_finding_and_the_ladder_still_runs(tmp_path):
+    examples, split, kb = small_ladder_inputs(tmp_path)
+    p = params(tmp_path, kb_path=str(kb), llm_base_url="http://127.0.0.1:9/v1")
+    result = ladder_on_split(examples, split, p, with_learning_curve=False)
+    assert any("did not answer" in f for f in result.findings)
+    names = [r.approach.name for r in result.rungs]
+    assert "RAG (LLM + retrieved context)" not in names
+    assert "TF-IDF + linear" in names and "hybrid (classifier, else fallback)" in names
+
+
+@pytest.mark.slow
+def test_missing_key_variable_is_a_finding(tmp_path, monkeypatch):
+    monkeypatch.delenv("P2P_TEST_KEY", raising=False)
+    examples, split, kb = small_ladder_inputs(tmp_path)
+    with FakeLLM(require_api_key="s3cret") as fake:
+        p = params(
+            tmp_path, kb_path=str(kb), llm_base_url=fake.base_url, llm_api_key_env="P2P_TEST_KEY"
+        )
+        result = ladder_on_split(examples, split, p, with_learning_curve=False)
+        assert any("P2P_TEST_KEY is not set" in f for f in result.findings)
+        monkeypatch.setenv("P2P_TEST_KEY", "s3cret")
+        result = ladder_on_split(examples, split, p, with_learning_curve=False)
+        assert "RAG (LLM + retrieved context)" in [r.approach.name for r in result.rungs]
+
+
+def test_parameter_checks():
+    with pytest.raises(ParameterError, match="llm_base_url is 'localhost:8000'"):
+        TriageParameters.from_values({"llm_base_url": "localhost:8000"})
+    with pytest.raises(ParameterError, match="learning_curve_sizes is '5,ten'"):
+        TriageParameters.from_values({"learning_curve_sizes": "5,ten"})
+    with pytest.raises(ParameterError, match="kb_path: there is no file"):
+        TriageParameters.from_values({"kb_path": "nowhere/kb"})
