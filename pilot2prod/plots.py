@@ -204,7 +204,7 @@ def ladder_quality(summary: pd.DataFrame):
     ax.set_xlim(0, 1)
     ax.set_xlabel("score on the frozen test split (0-1)")
     ax.set_title("The ladder: quality of each approach")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="lower left")
     return fig
 
 
