@@ -83,6 +83,8 @@ def test_parameter_file_that_is_not_a_mapping(tmp_path):
 def cases_csv(tmp_path) -> Path:
     frame, _ = make_events(n=400)
     frame.loc[[5, 9], "opened"] = ["12/13/2025 25:61", "not a date"]
+    closed = frame.index[frame["closed"] != ""][:3]
+    frame.loc[closed, "closed"] = "01/01/2020 00:00"  # resolved before it was opened
     path = tmp_path / "cases.csv"
     frame.to_csv(path, index=False)
     return path
@@ -153,6 +155,7 @@ def test_data_problems_exit_2_with_one_sentence(cases_csv):
     assert folder.parent.parent == cwd / "runs"  # user paths resolve in their folder
     results = json.loads((folder / "results.json").read_text())
     assert results["cleaning"]["unparseable_start"] == 2
+    assert results["cleaning"]["end_before_start"] == 3  # reported, excluded, counted
     executed = (folder / "01_success_metric.ipynb").read_text()
     assert "not a date" not in executed
 
@@ -234,3 +237,14 @@ def test_playbook_runs_the_sample_engagement(tmp_path, repo_root):
     recommendation = json.loads((triage / "results.json").read_text())["recommendation"]
     assert "Chapter 1 baseline" in recommendation["projected_effect"]
     assert recommendation["projected_relative_change"] < 0
+
+
+@pytest.mark.slow
+def test_triage_notebook_names_a_misspelled_label_column(tmp_path):
+    result = cli("run", "03_simple_vs_rag", "-p", "label_column=catgory", "--quiet", cwd=tmp_path)
+    assert result.returncode == 2
+    message = one_sentence(result)
+    assert (
+        "label_column: column 'catgory' is not in 'tickets.csv'. Did you mean 'category'?"
+        in message
+    )

@@ -367,3 +367,20 @@ def test_parameter_checks():
         TriageParameters.from_values({"learning_curve_sizes": "5,ten"})
     with pytest.raises(ParameterError, match="kb_path: there is no file"):
         TriageParameters.from_values({"kb_path": "nowhere/kb"})
+
+
+def test_leakage_guard_models_never_see_test_texts():
+    from pilot2prod.triage.models import Retrieval, WordLlamaEmbedder
+
+    train = synthetic(300, seed=10)
+    test_only = "zyxwvut quokkaphone"
+    model = TfidfLinear().fit(train["text"].tolist(), train["label"].to_numpy())
+    words = model.pipeline_[0].transformer_list[0][1]
+    assert "zyxwvut" not in words.vocabulary_ and "quokkaphone" not in words.vocabulary_
+    model.predict_proba([test_only])  # predicting does not grow the vocabulary
+    assert "quokkaphone" not in words.vocabulary_
+    retrieval = Retrieval(WordLlamaEmbedder()).fit(
+        train["text"].tolist(), train["label"].to_numpy()
+    )
+    retrieval.predict_proba([test_only])
+    assert len(retrieval.texts_) == len(train) and test_only not in retrieval.texts_

@@ -251,10 +251,15 @@ def _evaluate(
 
 
 def learning_curve(
-    split: Split, embedder: WordLlamaEmbedder, p: TriageParameters, max_test_items: int = 1500
+    split: Split,
+    embedder: WordLlamaEmbedder,
+    p: TriageParameters,
+    full: list[RungResult] | None = None,
+    max_test_items: int = 1500,
 ) -> pd.DataFrame:
     """Macro-F1 on (a fixed sample of) the test split when each class has only n training
-    examples, for several random draws of those examples."""
+    examples, for several random draws of those examples. The rungs already trained on the
+    whole training split (``full``) add the "all" point, at the mean examples per class."""
     rows = []
     # A fixed sample of the test split keeps many refits affordable; same items for all.
     sample = np.random.default_rng(p.seed).permutation(len(split.test))[:max_test_items]
@@ -271,7 +276,7 @@ def learning_curve(
             subset = split.train.loc[picked]
             texts, labels = subset["text"].tolist(), subset["label"].to_numpy()
             for approach in (
-                KeywordRules(min_count=1),
+                KeywordRules(),
                 TfidfLinear(seed=seed),
                 EmbeddingLinear(embedder),
                 Retrieval(embedder, k=min(10, size)),
@@ -291,6 +296,23 @@ def learning_curve(
                         "macro_f1": float(ev.macro_f1_from_counts(tp, pc, tc)),
                     }
                 )
+    curve_names = {row["approach"] for row in rows}
+    all_per_class = round(len(split.train) / len(classes))
+    for rung in full or []:
+        if rung.approach.name not in curve_names or len(rung.items) != len(split.test):
+            continue
+        pred = rung.predictions[sample]
+        tp = np.array([np.sum((truth == c) & (pred == c)) for c in classes])
+        pc = np.array([np.sum(pred == c) for c in classes])
+        tc = np.array([np.sum(truth == c) for c in classes])
+        rows.append(
+            {
+                "approach": rung.approach.name,
+                "per_class": all_per_class,
+                "seed": 0,
+                "macro_f1": float(ev.macro_f1_from_counts(tp, pc, tc)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -580,7 +602,11 @@ def ladder_on_split(
         rungs=rungs,
         findings=findings,
         duplicates=dups,
-        learning_curve=learning_curve(split, embedder, p),
+        learning_curve=(
+            learning_curve(split, embedder, p, rungs)
+            if with_learning_curve
+            else pd.DataFrame(columns=["approach", "per_class", "seed", "macro_f1"])
+        ),
         kb_quality=kb_quality,
         mcnemar=mc,
         recommendation=recommend(rungs, p, spec),

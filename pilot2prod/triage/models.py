@@ -93,9 +93,14 @@ class KeywordRules(Approach):
             n_in = (labels == cls).sum() + 1.0
             n_out = (labels != cls).sum() + 1.0
             log_odds = np.log(inside / n_in) - np.log(outside / n_out)
+            # A keyword must cover at least 2 % of its class, or it rarely fires.
+            common = inside >= max(self.min_count, 0.02 * n_in)
+            log_odds = np.where(common, log_odds, -np.inf)
             top = np.argsort(-log_odds)[: self.keywords_per_class]
             self.rules_[str(cls)] = [
-                (str(vocabulary[i]), float(log_odds[i])) for i in top if log_odds[i] > 0
+                (str(vocabulary[i]), float(log_odds[i]))
+                for i in top
+                if np.isfinite(log_odds[i]) and log_odds[i] > 0
             ]
         return self
 
