@@ -164,11 +164,26 @@ class GeneratedCompany:
     truth: dict
 
 
+# Subscriber digits after the area code, and the digit they start with, for valid numbers.
+PHONE_DIGITS = {
+    "DE": (8, "2"),
+    "GB": (8, "7"),
+    "FR": (8, "4"),
+    "NL": (7, "5"),
+    "SE": (7, "5"),
+    "IT": (8, "5"),
+    "ES": (7, "5"),
+    "PL": (7, "5"),
+    "FI": (7, "5"),
+    "AT": (7, "5"),
+}
+
+
 def _phone(country: str, rng: np.random.Generator) -> str:
-    digits = 7 if country in {"FR"} else 8 if country in {"GB", "DE"} else 7
-    number = "".join(str(d) for d in rng.integers(0, 10, size=digits))
-    first = str(rng.integers(2, 9))
-    return PHONE_PREFIX[country] + first + number[1:]
+    """A phone number that ``phonenumbers`` validates (planted personal data must be real)."""
+    digits, first = PHONE_DIGITS[country]
+    rest = "".join(str(d) for d in rng.integers(0, 10, size=digits - 1))
+    return PHONE_PREFIX[country] + first + rest
 
 
 def _person(rng: np.random.Generator) -> tuple[str, str]:
@@ -287,16 +302,18 @@ def generate(seed: int = SEED) -> GeneratedCompany:
         orphan_tickets += int(ticket_count[c])
     orphan_set = set(orphan_customers)
 
-    subjects, bodies, signed = [], [], np.zeros(n, dtype=bool)
+    subjects, bodies = [], []
+    signed_kind = np.full(n, "", dtype=object)  # personal data planted in the body, by kind
     for i in range(n):
         signature = ""
         if rng.random() < PII_SIGNATURE_SHARE:
             first, last = _person(rng)
-            signed[i] = True
             if rng.random() < 0.5:
                 signature = f"-- {first} {last}, {first.lower()}.{last.lower()}@example-mail.com"
+                signed_kind[i] = "email"
             else:
                 signature = f"-- {first} {last}, tel. {_phone('DE', rng)}"
+                signed_kind[i] = "phone"
         subject, body = ticket_text(str(true_category[i]), rng, signature)
         subjects.append(subject)
         bodies.append(body)
@@ -309,6 +326,7 @@ def generate(seed: int = SEED) -> GeneratedCompany:
         same_label = np.flatnonzero(recorded_category[: n // 2] == recorded_category[j])
         i = int(same_label[rng.integers(len(same_label))])
         subjects[j], bodies[j] = subjects[i], bodies[i]
+        signed_kind[j] = signed_kind[i]
         ticket_customer[j] = ticket_customer[i]
         true_category[j] = true_category[i]
         resubmitted_pairs.append((i, int(j)))
@@ -363,7 +381,7 @@ def generate(seed: int = SEED) -> GeneratedCompany:
         clock_errors=clock_errors,
         noisy_index=noisy_index,
         resubmitted_pairs=resubmitted_pairs,
-        signed=signed,
+        signed_kind=signed_kind,
         orphan_tickets=orphan_tickets,
         orphan_customers=len(orphan_customers),
         agents_by_team=agents_by_team,
@@ -635,8 +653,19 @@ def _truth(**k) -> dict:
             },
             "personal_data_in_ticket_body": {
                 "share_planned": PII_SIGNATURE_SHARE,
-                "tickets": int(k["signed"].sum()),
+                "tickets": int((k["signed_kind"] != "").sum()),
                 "kinds": ["email", "phone"],
+                "count_by_kind": {
+                    kind: int((k["signed_kind"] == kind).sum()) for kind in ("email", "phone")
+                },
+                "clean_columns": [
+                    "ticket_id",
+                    "channel",
+                    "priority",
+                    "category",
+                    "team",
+                    "agent_id",
+                ],
             },
             "tickets_without_crm_account": {
                 "customers": k["orphan_customers"],

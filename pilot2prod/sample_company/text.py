@@ -691,11 +691,11 @@ def ticket_text(category: str, rng: np.random.Generator, signature: str = "") ->
         parts.append(CONTEXT[rng.integers(len(CONTEXT))])
     if closing:
         parts.append(closing)
-    if signature:
-        parts.append(signature)
     body = " ".join(p for p in parts if p)
     if rng.random() < 0.3:
         body = add_typos(body, 0.08, rng)
+    if signature:  # after the typos: planted personal data stays exactly as planted
+        body = f"{body} {signature}"
     if rng.random() < 0.15:
         subject = subject.lower()
     return subject, body

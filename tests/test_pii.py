@@ -1,0 +1,92 @@
+"""Personal-data detection: validated patterns, masked output, planted truth on the sample."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pilot2prod.audit.pii import (
+    iban_valid,
+    luhn_valid,
+    mask,
+    scan_text,
+    scan_values,
+    ssn_valid,
+)
+
+PLANTED = {
+    "email": "jane.doe@example.com",
+    "phone": "+49 30 21234567",
+    "payment_card": "4111 1111 1111 1111",
+    "iban": "DE89 3704 0044 0532 0130 00",
+    "us_ssn": "123-45-6789",
+    "ip_address": "192.168.10.4",
+}
+
+
+@pytest.mark.parametrize("kind, value", PLANTED.items())
+def test_each_kind_is_found_in_free_text_and_masked(kind, value):
+    text = f"Hello, here it is: {value}. Thanks!"
+    found = scan_text(text)
+    assert [f.kind for f in found] == [kind]
+    assert found[0].value == value
+    masked = found[0].masked
+    assert masked != value and value not in masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Order SO-1234567 of 12.50 EUR on 2025-01-02 at 10:30:00, version 1.2.3",
+        "Card 4111 1111 1111 1112 fails Luhn",
+        "IBAN DE89 3704 0044 0532 0130 01 has a wrong checksum",
+        "SSN 000-12-3456 and 666-12-3456 and 123-00-4567 are never issued",
+        "999.10.10.1 is not an address",
+        "Call 030 1234 (no country, no region given)",
+        "jane.doe@example is not an address",
+    ],
+)
+def test_lookalikes_are_not_personal_data(text):
+    assert scan_text(text) == []
+
+
+def test_national_phone_numbers_need_a_region():
+    text = "Ruf mich an: 030 21234567"
+    assert scan_text(text) == []
+    assert [f.kind for f in scan_text(text, default_region="DE")] == ["phone"]
+
+
+def test_validators():
+    assert luhn_valid("4111111111111111") and not luhn_valid("4111111111111112")
+    assert iban_valid("GB82 WEST 1234 5698 7654 32") and not iban_valid("GB82WEST12345698765433")
+    assert not iban_valid("XX82WEST12345698765432")  # unknown country
+    assert ssn_valid("123", "45", "6789") and not ssn_valid("900", "45", "6789")
+
+
+def test_masks_show_format_only():
+    assert mask("email", "jane.doe@example.com") == "j***@e***.com"
+    assert mask("payment_card", "4111 1111 1111 1111") == "############1111"
+    assert mask("us_ssn", "123-45-6789") == "###-##-6789"
+    assert mask("ip_address", "192.168.10.4") == "192.168.#.#"
+    assert mask("phone", "+49 30 21234567").endswith("67")
+
+
+def test_scan_values_reports_counts_and_masked_samples_only():
+    values = [f"contact {v}" for v in PLANTED.values()] + ["nothing here", None, float("nan")]
+    summary = scan_values(values)
+    assert summary.values_scanned == 7
+    assert summary.values_with_pii == 6
+    assert dict(summary.counts) == {k: 1 for k in PLANTED}
+    report = str(summary.as_dict())
+    for raw in PLANTED.values():
+        assert raw not in report
+
+
+def test_sample_company_ticket_bodies_hold_exactly_the_planted_personal_data(dataset_dir, truth):
+    planted = truth["defects"]["personal_data_in_ticket_body"]
+    tickets = pd.read_csv(dataset_dir / "tickets.csv", dtype=str, keep_default_na=False)
+    summary = scan_values(tickets["body"])
+    assert summary.values_with_pii == planted["tickets"]
+    assert dict(summary.counts) == planted["count_by_kind"]
+    for column in planted["clean_columns"]:
+        assert scan_values(tickets[column]).values_with_pii == 0, column
