@@ -7,10 +7,14 @@ else the notebook writes, and ``parameters.yaml`` with the values used.
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import nbformat
 import yaml
@@ -169,6 +173,25 @@ def _failure(nb_path: Path, exc: Exception) -> Pilot2ProdError:
     )
 
 
+@contextmanager
+def kernel_log(path: Path) -> Iterator[TextIO]:
+    """Send the kernel's own chatter (warnings, shutdown tracebacks from its messaging layer)
+    to ``path`` instead of the user's terminal; yield a handle on the real terminal for the
+    progress bar. The kernel inherits file descriptor 2, so it is redirected at that level."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+    terminal = os.fdopen(os.dup(saved), "w", buffering=1)
+    try:
+        yield terminal
+    finally:
+        sys.stderr.flush()
+        terminal.close()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def export_html(executed: Path) -> tuple[Path, Path]:
     """Write ``<name>.html`` and ``<name>.no-code.html`` beside the executed notebook."""
     from nbconvert import HTMLExporter
@@ -213,21 +236,26 @@ def run_notebook(
         yaml.safe_dump(to_jsonable(values), fh, sort_keys=False, allow_unicode=True)
     executed = folder / path.name
     # Secrets stay in the environment: the kernel inherits it and nothing is injected.
-    try:
-        pm.execute_notebook(
-            str(path),
-            str(executed),
-            parameters=values,
-            kernel_name="python3",
-            cwd=str(cwd),
-            execution_timeout=timeout,
-            progress_bar=progress,
-            log_output=False,
-        )
-    except PapermillExecutionError as exc:
+    with kernel_log(folder / "kernel.log") as terminal:
+        try:
+            pm.execute_notebook(
+                str(path),
+                str(executed),
+                parameters=values,
+                kernel_name="python3",
+                cwd=str(cwd),
+                execution_timeout=timeout,
+                progress_bar={"file": terminal} if progress else False,
+                log_output=False,
+            )
+        except PapermillExecutionError as exc:
+            failure = _failure(executed, exc)
+        else:
+            failure = None
+    if failure is not None:
         if executed.exists():
             export_html(executed)
-        raise _failure(executed, exc) from None
+        raise failure
     html, html_no_code = export_html(executed)
     return RunResult(folder, executed, html, html_no_code, values)
 

@@ -26,6 +26,14 @@ def macro_f1_from_counts(tp: np.ndarray, predicted: np.ndarray, actual: np.ndarr
     return (f1 * present).sum(axis=-1) / np.maximum(present.sum(axis=-1), 1)
 
 
+def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, classes: np.ndarray) -> float:
+    """Macro-F1 of one set of predictions (``None`` = abstained, counted wrong)."""
+    tp = np.array([np.sum((y_true == c) & (y_pred == c)) for c in classes])
+    predicted = np.array([np.sum(y_pred == c) for c in classes])
+    actual = np.array([np.sum(y_true == c) for c in classes])
+    return float(macro_f1_from_counts(tp, predicted, actual))
+
+
 def quality(
     y_true: np.ndarray,
     y_pred: np.ndarray,

@@ -285,15 +285,12 @@ def learning_curve(
                 proba = approach.predict_proba(test_texts)
                 pred = approach.classes_[proba.argmax(axis=1)].astype(object)
                 pred[proba.max(axis=1) <= 0] = None
-                tp = np.array([np.sum((truth == c) & (pred == c)) for c in classes])
-                pc = np.array([np.sum(pred == c) for c in classes])
-                tc = np.array([np.sum(truth == c) for c in classes])
                 rows.append(
                     {
                         "approach": approach.name,
                         "per_class": size,
                         "seed": seed,
-                        "macro_f1": float(ev.macro_f1_from_counts(tp, pc, tc)),
+                        "macro_f1": ev.macro_f1(truth, pred, classes),
                     }
                 )
     curve_names = {row["approach"] for row in rows}
@@ -302,15 +299,12 @@ def learning_curve(
         if rung.approach.name not in curve_names or len(rung.items) != len(split.test):
             continue
         pred = rung.predictions[sample]
-        tp = np.array([np.sum((truth == c) & (pred == c)) for c in classes])
-        pc = np.array([np.sum(pred == c) for c in classes])
-        tc = np.array([np.sum(truth == c) for c in classes])
         rows.append(
             {
                 "approach": rung.approach.name,
                 "per_class": all_per_class,
                 "seed": 0,
-                "macro_f1": float(ev.macro_f1_from_counts(tp, pc, tc)),
+                "macro_f1": ev.macro_f1(truth, pred, classes),
             }
         )
     return pd.DataFrame(rows)
