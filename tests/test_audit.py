@@ -1,0 +1,119 @@
+"""Audit building blocks: opening an estate read-only, and completeness/uniqueness in Ibis."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pandas as pd
+import pytest
+
+from pilot2prod.audit.profile import column_profile, duplicate_keys, duplicate_rows
+from pilot2prod.audit.sources import discover, open_estate, read_inventory, redact, summary
+from pilot2prod.errors import ParameterError
+
+
+@pytest.fixture
+def estate_dir(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "id": [f"K{i}" for i in range(40)] + ["K1"],
+            "city": ["Zürich", "Köln", "N/A", "", None] * 8 + ["Köln"],
+            "amount": [str(i) for i in range(41)],
+        }
+    )
+    frame.to_csv(tmp_path / "semicolon_latin1.csv", sep=";", encoding="cp1252", index=False)
+    frame.to_csv(tmp_path / "utf16.csv", encoding="utf-16", index=False)
+    frame.to_csv(tmp_path / "bom.csv", encoding="utf-8-sig", index=False)
+    frame.to_parquet(tmp_path / "table.parquet")
+    frame.to_json(tmp_path / "events.jsonl", orient="records", lines=True)
+    with pd.ExcelWriter(tmp_path / "book.xlsx") as writer:
+        frame.to_excel(writer, sheet_name="first", index=False)
+        frame.head(5).to_excel(writer, sheet_name="second", index=False)
+        pd.DataFrame().to_excel(writer, sheet_name="empty", index=False)
+    with sqlite3.connect(tmp_path / "shop.sqlite") as con:
+        frame.to_sql("orders", con, index=False)
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "binary.csv").write_bytes(b"\x00\x01\x02" * 50)
+    (tmp_path / "corrupt.parquet").write_bytes(b"PAR1 not really parquet")
+    return tmp_path
+
+
+def test_every_readable_source_opens_and_every_other_becomes_a_finding(estate_dir):
+    before = {p.name: p.read_bytes() for p in estate_dir.iterdir()}
+    estate = open_estate(discover(str(estate_dir)) + discover(str(estate_dir / "gone.csv")))
+    opened = {o.spec.name: o for o in estate.opened}
+    assert set(opened) == {
+        "semicolon_latin1.csv",
+        "utf16.csv",
+        "bom.csv",
+        "table.parquet",
+        "events.jsonl",
+        "book.xlsx:first",
+        "book.xlsx:second",
+        "shop.sqlite:orders",
+    }
+    for o in opened.values():
+        assert list(o.table.columns) == ["id", "city", "amount"], o.spec.name
+    assert opened["book.xlsx:second"].table.count().execute() == 5
+    failed = {f.spec.name: f.reason for f in estate.failed}
+    assert failed["empty.csv"] == "the file is empty (0 bytes)"
+    assert "binary bytes" in failed["binary.csv"]
+    assert failed["gone.csv"] == "the file does not exist"
+    assert "corrupt.parquet" in failed
+    table = summary(estate)
+    assert (table["status"] == "failed").sum() == 4
+    # Sources are opened read-only: nothing changed on disk.
+    assert {p.name: p.read_bytes() for p in estate_dir.iterdir()} == before
+
+
+def test_encodings_and_delimiters_are_read_correctly(estate_dir):
+    estate = open_estate(discover(str(estate_dir / "*.csv")))
+    for o in estate.opened:
+        cities = set(o.table.city.execute().dropna())
+        assert {"Zürich", "Köln"} <= cities, o.spec.name
+
+
+def test_profile_counts_planted_gaps_and_duplicates(estate_dir):
+    estate = open_estate(discover(str(estate_dir / "table.parquet")))
+    table = estate.opened[0].table
+    profile = column_profile(table).set_index("column")
+    city = profile.loc["city"]
+    assert (city["nulls"], city["blanks"], city["placeholders"]) == (8, 8, 8)
+    assert city["missing_share"] == pytest.approx(24 / 41)
+    assert profile.loc["amount", "placeholders"] == 1  # "0" stands in for missing
+    assert duplicate_keys(table, "id") == 1
+    assert duplicate_rows(table) == 0
+
+
+def test_profile_finds_the_planted_crm_defects(dataset_dir, truth):
+    estate = open_estate(discover(str(dataset_dir / "crm_accounts.xlsx")))
+    accounts = next(o.table for o in estate.opened if o.spec.name.endswith(":accounts"))
+    crm = truth["defects"]["crm"]
+    profile = column_profile(accounts).set_index("column")
+    for column, count in crm["missing_values"].items():
+        assert profile.loc[column, "nulls"] == count
+    assert duplicate_rows(accounts) == crm["exact_duplicate_rows"]
+    assert profile.loc["account_id", "rows"] == crm["accounts_rows"]
+
+
+def test_inventory_keeps_credentials_out(tmp_path, monkeypatch):
+    (tmp_path / "data.csv").write_text("a,b\n1,2\n")
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(
+        "sources:\n"
+        "  - name: orders\n    location: data.csv\n    owner: Finance\n    refresh_days: 1\n"
+        "  - name: warehouse\n    location: postgresql://audit:${P2P_DB_PASSWORD}@127.0.0.1:9/x\n"
+        "    table: orders\n"
+    )
+    specs = read_inventory(inventory)
+    assert specs[0].owner == "Finance" and specs[0].location == str(tmp_path / "data.csv")
+    monkeypatch.setenv("P2P_DB_PASSWORD", "hunter2")
+    estate = open_estate(specs)
+    assert [o.spec.name for o in estate.opened] == ["orders"]
+    failure = estate.failed[0]
+    assert failure.spec.name == "warehouse"
+    assert "hunter2" not in failure.reason and "hunter2" not in str(summary(estate))
+    assert redact("postgresql://u:hunter2@h/db") == "postgresql://u:***@h/db"
+    (tmp_path / "bad.yaml").write_text("sources:\n  - location: x.csv\n    password: hunter2\n")
+    with pytest.raises(ParameterError, match="holds a credential"):
+        read_inventory(tmp_path / "bad.yaml")
