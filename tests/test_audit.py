@@ -117,3 +117,57 @@ def test_inventory_keeps_credentials_out(tmp_path, monkeypatch):
     (tmp_path / "bad.yaml").write_text("sources:\n  - location: x.csv\n    password: hunter2\n")
     with pytest.raises(ParameterError, match="holds a credential"):
         read_inventory(tmp_path / "bad.yaml")
+
+
+def test_validity_infers_types_formats_outliers_and_id_columns(tmp_path):
+    import numpy as np
+
+    from pilot2prod.audit.validity import consistency_violations, validity_table
+
+    rng = np.random.default_rng(0)
+    n = 400
+    amounts = rng.normal(100, 10, n).round(2).astype(str)
+    amounts[:4] = ["5000", "-4000", "9000", "7000"]  # planted far-out values
+    frame = pd.DataFrame(
+        {
+            "ref": [f"R{i:04d}" for i in range(n)],
+            "amount": amounts,
+            "when": [
+                "2024-01-0" + str(1 + i % 9) if i % 4 else f"0{1 + i % 9}.02.2024" for i in range(n)
+            ],
+            "mixed": [str(i) if i % 2 else f"item {i}" for i in range(n)],
+            "flag": ["1" if i % 7 == 0 else "0" for i in range(n)],
+            "const": ["ACME"] * n,
+            "created": ["2024-01-10 10:00:00"] * n,
+            "resolved": ["2024-01-09 09:00:00"] * 3 + ["2024-01-11 09:00:00"] * (n - 3),
+        }
+    )
+    frame.to_csv(tmp_path / "v.csv", index=False)
+    table = open_estate(discover(str(tmp_path / "v.csv"))).opened[0].table
+    v = validity_table(table).set_index("column")
+    assert v.loc["amount", "inferred_type"] == "number"
+    assert v.loc["amount", "outliers"] == 4
+    assert v.loc["flag", "outliers"] == 0  # a 0/1 flag has no outliers
+    assert v.loc["when", "inferred_type"] == "date"
+    assert v.loc["when", "date_formats"] == {"YYYY-MM-DD": 300, "DD.MM.YYYY": 100}
+    assert v.loc["mixed", "mixed_types"]
+    assert v.loc["const", "constant"] and not v.loc["amount", "constant"]
+    assert v.loc["ref", "id_like"] and not v.loc["const", "id_like"]
+    assert consistency_violations(table, "created", "resolved") == 3
+
+
+def test_validity_on_the_sample_company(dataset_dir, truth):
+    from pilot2prod.audit.validity import consistency_violations, validity_table
+
+    estate = open_estate(
+        discover(str(dataset_dir / "crm_accounts.xlsx"))
+        + discover(str(dataset_dir / "tickets.csv"))
+    )
+    accounts = next(o.table for o in estate.opened if o.spec.name.endswith(":accounts"))
+    tickets = next(o.table for o in estate.opened if o.spec.name == "tickets.csv")
+    since = validity_table(accounts).set_index("column").loc["customer_since"]
+    assert len(since["date_formats"]) == len(
+        truth["defects"]["crm"]["date_formats_in_customer_since"]
+    )
+    planted = truth["defects"]["tickets_end_before_start"]["count"]
+    assert consistency_violations(tickets, "created_at", "resolved_at") == planted
