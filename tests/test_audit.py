@@ -171,3 +171,37 @@ def test_validity_on_the_sample_company(dataset_dir, truth):
     )
     planted = truth["defects"]["tickets_end_before_start"]["count"]
     assert consistency_violations(tickets, "created_at", "resolved_at") == planted
+
+
+def test_relations_find_planted_orphans_variants_and_staleness(dataset_dir, truth):
+    from pilot2prod.audit.relations import (
+        freshness,
+        key_coverage,
+        normalised,  # noqa: F401 - part of the public API
+        read_latency,
+        spelling_variants,
+    )
+
+    estate = open_estate(
+        discover(str(dataset_dir / "crm_accounts.xlsx"))
+        + discover(str(dataset_dir / "tickets.csv"))
+    )
+    tables = {o.spec.name: o.table for o in estate.opened}
+    accounts, tickets = tables["crm_accounts.xlsx:accounts"], tables["tickets.csv"]
+    coverage = key_coverage(tickets, "customer_id", accounts, "account_id")
+    planted = truth["defects"]["tickets_without_crm_account"]
+    assert (coverage.orphan_rows, coverage.orphan_keys) == (
+        planted["tickets"],
+        planted["customers"],
+    )
+    variants = spelling_variants(accounts, "company_name", examples=200)
+    in_groups = {name for group in variants.examples for name in group}
+    frame = accounts.execute()
+    near = frame[frame["account_id"].isin(truth["defects"]["crm"]["near_duplicate_account_ids"])]
+    assert set(near["company_name"]) <= in_groups  # every planted variant spelling is found
+    export = pd.Timestamp(truth["history"]["export"])
+    fresh = freshness(tickets, ["created_at", "resolved_at"], export + pd.Timedelta(days=9), 7)
+    assert fresh.column == "resolved_at" and fresh.stale and 9 < fresh.lag_days < 10
+    assert not freshness(tickets, ["created_at"], export, 7).stale
+    latency = read_latency(tickets)
+    assert latency.first_row_seconds >= 0 and latency.full_scan_seconds >= 0

@@ -90,3 +90,26 @@ def test_sample_company_ticket_bodies_hold_exactly_the_planted_personal_data(dat
     assert dict(summary.counts) == planted["count_by_kind"]
     for column in planted["clean_columns"]:
         assert scan_values(tickets[column]).values_with_pii == 0, column
+
+
+def test_column_scan_pushes_down_and_finds_planted_columns_only(dataset_dir, truth):
+    from pilot2prod.audit.pii import scan_column
+    from pilot2prod.audit.sources import discover, open_estate
+
+    estate = open_estate(discover(str(dataset_dir / "crm_accounts.xlsx")))
+    personal = truth["defects"]["crm"]["personal_data_columns"]
+    for opened in estate.opened:
+        sheet = opened.sheet
+        for column in opened.table.columns:
+            found = scan_column(opened.table, column)
+            if column in personal[sheet] and column not in ("contact_name", "name"):
+                assert found, (sheet, column)  # recall: every planted e-mail/phone column
+                assert all(v["validated_share"] > 0.99 for v in found.values())
+            elif column not in personal[sheet]:
+                assert found == {}, (sheet, column)  # no personal data in clean columns
+    tickets = open_estate(discover(str(dataset_dir / "tickets.csv"))).opened[0].table
+    body = scan_column(tickets, "body", sample_size=5000)  # all candidates: exact counts
+    planted = truth["defects"]["personal_data_in_ticket_body"]["count_by_kind"]
+    assert {k: v["values"] for k, v in body.items()} == planted
+    assert all(v["exact"] for v in body.values())
+    assert "example-mail.com" not in str(body)

@@ -482,6 +482,7 @@ def _crm(
         "accounts_rows": int(len(accounts)),
         "exact_duplicate_rows": 60,
         "near_duplicate_accounts": 80,
+        "near_duplicate_account_ids": dup_rows["account_id"].tolist(),
         "missing_values": missing,
         "date_formats_in_customer_since": ["%Y-%m-%d", "%d/%m/%Y", "%B %d, %Y", "%d.%m.%Y"],
         "personal_data_columns": {
