@@ -80,7 +80,14 @@ def test_profile_counts_planted_gaps_and_duplicates(estate_dir):
     city = profile.loc["city"]
     assert (city["nulls"], city["blanks"], city["placeholders"]) == (8, 8, 8)
     assert city["missing_share"] == pytest.approx(24 / 41)
-    assert profile.loc["amount", "placeholders"] == 1  # "0" stands in for missing
+    assert profile.loc["amount", "placeholders"] == 0  # "0" is a real amount
+    import ibis
+
+    codes = ibis.memtable(
+        pd.DataFrame({"phone": ["0", "+49 30 1234567", "0", "n/a"], "qty": ["0", "1", "2", "3"]})
+    )
+    zeros = column_profile(codes).set_index("column")["placeholders"]
+    assert (zeros["phone"], zeros["qty"]) == (3, 0)  # "0" stands in for a missing phone
     assert duplicate_keys(table, "id") == 1
     assert duplicate_rows(table) == 0
 
@@ -205,3 +212,48 @@ def test_relations_find_planted_orphans_variants_and_staleness(dataset_dir, trut
     assert not freshness(tickets, ["created_at"], export, 7).stale
     latency = read_latency(tickets)
     assert latency.first_row_seconds >= 0 and latency.full_scan_seconds >= 0
+
+
+def test_scorecard_gate_lists_blocking_findings_first(estate_dir, tmp_path):
+    from pilot2prod.audit.scorecard import (
+        Scorecard,
+        add_consistency,
+        audit_source,
+        failed_source,
+    )
+
+    pd.DataFrame(
+        {
+            "ticket": [f"T{i}" for i in range(200)] + ["T1"],
+            "email": ["a.person@example.com"] * 201,
+            "score": [None] * 150 + ["4"] * 51,
+            "created": ["2025-01-01 10:00:00"] * 201,
+            "closed": ["2025-01-02 10:00:00"] * 190 + ["2024-12-31 10:00:00"] * 11,
+        }
+    ).to_csv(tmp_path / "tickets.csv", index=False)
+    estate = open_estate(
+        discover(str(tmp_path / "tickets.csv")) + discover(str(estate_dir / "empty.csv"))
+    )
+    audit = audit_source(
+        estate.opened[0], pd.Timestamp("2025-01-03"), key="ticket", required=("ticket", "created")
+    )
+    from pilot2prod.audit.validity import consistency_violations
+
+    add_consistency(
+        audit,
+        "closed is not before created",
+        consistency_violations(estate.opened[0].table, "created", "closed"),
+    )
+    card = Scorecard([audit] + [failed_source(f.spec.name, f.reason) for f in estate.failed])
+    findings = card.findings()
+    assert list(findings["severity"])[:3] == ["blocking"] * 3
+    blocking = " ".join(findings.query("severity == 'blocking'")["message"])
+    assert "could not be read" in blocking and "Personal data (email)" in blocking
+    assert "11 rows break the rule: closed is not before created" in blocking
+    assert "'score' is missing in 75% of rows" in " ".join(findings["message"])  # optional
+    assert not card.go and card.gate().startswith("NO-GO: 3 blocking finding(s)")
+    table = card.table().set_index("source")
+    assert table.loc["empty.csv", "band"] == "below C"
+    assert table.loc["tickets.csv", "band"] == "below C"  # personal data without a note
+    assert table.loc["tickets.csv", "uniqueness"] < 100
+    assert "a.person@example.com" not in str(findings) + card.gate()

@@ -21,18 +21,22 @@ PLACEHOLDERS = (
     "null",
     "nil",
     "tbd",
-    "0",
     "1900-01-01",
     "01/01/1900",
     "9999-12-31",
 )
+#: "0" stands in for a missing value in text columns (a phone, a name, a code), but it is a
+#: real value in a numeric column, so it only counts where most values are not numbers.
+ZERO = "0"
+NUMBER_SHAPE = r"^[+-]?\d+([.,]\d+)?$"
 
 
 def column_profile(table: ibis.Table) -> pd.DataFrame:
     """Per column: rows, nulls, blanks, placeholder values and distinct values.
 
     Blanks are empty after trimming white space; placeholders are values such as ``N/A``,
-    ``-``, ``unknown``, ``0`` or ``1900-01-01`` that stand in for a missing value.
+    ``-``, ``unknown`` or ``1900-01-01`` that stand in for a missing value, and ``0`` in a
+    column whose values are mostly not numbers.
     """
     aggregates = {"rows": table.count()}
     for i, name in enumerate(table.columns):
@@ -41,6 +45,8 @@ def column_profile(table: ibis.Table) -> pd.DataFrame:
         aggregates[f"c{i}_nulls"] = column.isnull().sum()
         aggregates[f"c{i}_blanks"] = (text == "").sum()
         aggregates[f"c{i}_placeholders"] = text.lower().isin(list(PLACEHOLDERS)).sum()
+        aggregates[f"c{i}_zeros"] = (text == ZERO).sum()
+        aggregates[f"c{i}_numbers"] = text.re_search(NUMBER_SHAPE).sum()
         aggregates[f"c{i}_distinct"] = column.nunique()
     values = table.aggregate(**aggregates).execute().iloc[0]
     rows = int(values["rows"])
@@ -49,6 +55,10 @@ def column_profile(table: ibis.Table) -> pd.DataFrame:
         nulls = int(values[f"c{i}_nulls"] or 0)
         blanks = int(values[f"c{i}_blanks"] or 0)
         placeholders = int(values[f"c{i}_placeholders"] or 0)
+        filled = rows - nulls - blanks
+        numbers = int(values[f"c{i}_numbers"] or 0)
+        if not (filled and numbers / filled >= 0.95):
+            placeholders += int(values[f"c{i}_zeros"] or 0)
         out.append(
             {
                 "column": name,

@@ -6,8 +6,19 @@ import time
 from dataclasses import dataclass
 
 import ibis
-import ibis.expr.datatypes as dt
 import pandas as pd
+
+ISO_TIME = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?"
+
+
+def iso_time(column: ibis.Value) -> ibis.Value:
+    """A column's timestamps in a form every engine can compare and take the max of: the
+    column itself when typed, else its ISO-shaped text (which sorts chronologically) with
+    other values left out. Works where an engine has no TRY_CAST (SQLite)."""
+    if column.type().is_temporal():
+        return column
+    text = column.cast("string").strip().re_replace("T", " ")
+    return text.re_search(ISO_TIME).ifelse(text, ibis.null("string"))
 
 
 def normalised(value: ibis.Value) -> ibis.Value:
@@ -97,11 +108,7 @@ def freshness(
         return Freshness(None, None, None, refresh_days)
     aggregates = {}
     for i, name in enumerate(date_columns):
-        col = table[name]
-        value = (
-            col if col.type().is_temporal() else (col.cast("string").strip().try_cast(dt.timestamp))
-        )
-        aggregates[f"m{i}"] = value.max()
+        aggregates[f"m{i}"] = iso_time(table[name]).max()
     row = table.aggregate(**aggregates).execute().iloc[0]
     best_column, newest = None, None
     for i, name in enumerate(date_columns):

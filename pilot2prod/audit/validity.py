@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import ibis
-import ibis.expr.datatypes as dt
 import pandas as pd
+
+from pilot2prod.audit.relations import iso_time
 
 #: Date shapes seen in exports, each a regular expression on the trimmed text.
 DATE_SHAPES = {
@@ -101,7 +102,16 @@ def column_validity(table: ibis.Table, column: str) -> ColumnValidity:
     outliers = 0
     distinct = int(row["distinct"] or 0)
     if inferred == "number":
-        values = col if is_numeric_storage else text.re_replace(",", "").try_cast("float64")
+        # Only number-shaped text is cast, so engines without TRY_CAST (SQLite) work too.
+        values = (
+            col
+            if is_numeric_storage
+            else (
+                text.re_search(NUMBER)
+                .ifelse(text.re_replace(",", ""), ibis.null("string"))
+                .cast("float64")
+            )
+        )
         q = (
             table.aggregate(
                 q1=values.quantile(0.25), q3=values.quantile(0.75), lo=values.min(), hi=values.max()
@@ -147,12 +157,8 @@ def validity_table(table: ibis.Table) -> pd.DataFrame:
 
 
 def consistency_violations(table: ibis.Table, earlier: str, later: str) -> int:
-    """Rows where ``later`` is before ``earlier`` (e.g. resolved before created), both set."""
-
-    def as_time(name: str) -> ibis.Value:
-        col = table[name]
-        return col if col.type().is_temporal() else _text(col).try_cast(dt.timestamp)
-
-    first, second = as_time(earlier), as_time(later)
+    """Rows where ``later`` is before ``earlier`` (e.g. resolved before created), both set.
+    Text timestamps are compared in ISO form, so the check runs in any engine."""
+    first, second = iso_time(table[earlier]), iso_time(table[later])
     expr = (first.notnull() & second.notnull() & (second < first)).sum()
     return int(table.aggregate(n=expr).execute().iloc[0]["n"] or 0)
