@@ -257,3 +257,36 @@ def test_scorecard_gate_lists_blocking_findings_first(estate_dir, tmp_path):
     assert table.loc["tickets.csv", "band"] == "below C"  # personal data without a note
     assert table.loc["tickets.csv", "uniqueness"] < 100
     assert "a.person@example.com" not in str(findings) + card.gate()
+
+
+def test_contract_is_tightened_by_findings_and_round_trips(tmp_path, dataset_dir):
+    from pandera.errors import SchemaErrors
+
+    from pilot2prod.audit.contract import build_contract, load_contract, save_contract
+    from pilot2prod.audit.datasheet import datasheet
+    from pilot2prod.audit.scorecard import audit_source
+
+    opened = open_estate(discover(str(dataset_dir / "crm_accounts.xlsx"))).opened[0]
+    audit = audit_source(opened, pd.Timestamp("2026-11-02"), key="account_id")
+    schema = build_contract(opened.table, audit, key="account_id", required=("account_id",))
+    path = save_contract(schema, tmp_path / "contracts" / "accounts.yaml")
+    contract = load_contract(path)
+    assert contract.columns["account_id"].unique  # the audit found duplicate keys
+    assert not contract.columns["account_id"].nullable
+    assert contract.columns["annual_revenue_eur"].nullable
+    frame = pd.read_excel(dataset_dir / "crm_accounts.xlsx", sheet_name="accounts", dtype=str)
+    clean = frame.drop_duplicates("account_id")
+    clean = clean[clean["customer_since"].str.match(r"^\d{4}-\d{2}-\d{2}$")]
+    contract.validate(clean)  # a clean extract passes
+    with pytest.raises(SchemaErrors) as err:
+        contract.validate(frame, lazy=True)  # the raw export does not
+    failed = set(err.value.failure_cases["column"])
+    assert {"account_id", "customer_since"} <= failed
+    broken = clean.head(20).copy()
+    broken.loc[broken.index[0], "segment"] = "Galactic"
+    with pytest.raises(SchemaErrors):
+        contract.validate(broken, lazy=True)
+    sheet = datasheet(audit)
+    assert "## Composition" in sheet and "*Who owns this source?*" in sheet
+    assert "contact_email | text" in sheet and "email" in sheet
+    assert "@" not in sheet  # counts and kinds only, no addresses
