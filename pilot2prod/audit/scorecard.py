@@ -219,7 +219,10 @@ def audit_source(
                 float(dup_keys),
             )
         )
-    dates = [v.column for v in audit.validity.itertuples() if v.inferred_type == "date"]
+    if spec.freshness_column is None:
+        dates = [v.column for v in audit.validity.itertuples() if v.inferred_type == "date"]
+    else:
+        dates = [spec.freshness_column] if spec.freshness_column in table.columns else []
     fresh = freshness(table, dates, now, spec.refresh_days)
     if fresh.stale:
         severity = "blocking" if fresh.lag_days > 2 * (fresh.refresh_days or 0) else "major"
@@ -288,6 +291,7 @@ def audit_source(
             "lag_days": fresh.lag_days,
             "refresh_days": fresh.refresh_days,
         },
+        "audited_at": str(now),
         "size_bytes": opened.size_bytes,
         "backend": opened.backend,
         "location": spec.display_location,

@@ -57,6 +57,13 @@ class SourceSpec:
     refresh_days: float | None = None
     privacy_notes: str = ""
     table: str = ""  # for databases: the table to audit
+    group: str = ""  # the inventory entry a file belongs to (a folder of exports)
+    key: str = ""  # identifier column
+    required: tuple[str, ...] = ()  # columns an analysis cannot do without
+    order_rules: tuple[tuple[str, str], ...] = ()  # (earlier, later) timestamp pairs
+    references: tuple[tuple[str, str, str], ...] = ()  # (column, other source, its key)
+    sheet_keys: tuple[tuple[str, str], ...] = ()  # workbooks: (sheet, its key column)
+    freshness_column: str | None = None  # None: newest date column; "": not measurable
 
     @property
     def display_location(self) -> str:
@@ -111,6 +118,16 @@ def expand_env(location: str) -> str:
     return re.sub(r"\$\{(\w+)\}", fill, location)
 
 
+_DATA_LIKE = re.compile(r"^[+-]?\d+([.,]\d+)?$|^\d{4}-\d{2}-\d{2}|\d{4,}")
+
+
+def header_looks_like_data(names: list[str]) -> bool:
+    """True when at least half the header cells look like values (numbers, dates, codes with
+    long digit runs): the file was exported without its header row."""
+    names = [n for n in names if not n.startswith("Unnamed")]
+    return bool(names) and sum(bool(_DATA_LIKE.search(n)) for n in names) * 2 >= len(names)
+
+
 def kind_of(path: str) -> str:
     if "://" in path:
         return "database"
@@ -152,17 +169,46 @@ def read_inventory(path: Path) -> list[SourceSpec]:
         location = str(entry["location"])
         if "://" not in location and not Path(location).is_absolute():
             location = str((path.parent / location).resolve())
+        name = str(entry.get("name") or Path(location).name)
+        common = dict(
+            owner=str(entry.get("owner", "")),
+            system=str(entry.get("system", "")),
+            access=str(entry.get("access", "")),
+            refresh_days=entry.get("refresh_days"),
+            privacy_notes=str(entry.get("privacy_notes", "")),
+            table=str(entry.get("table", "")),
+            key=entry["key"] if isinstance(entry.get("key"), str) else "",
+            sheet_keys=tuple(entry["key"].items()) if isinstance(entry.get("key"), dict) else (),
+            freshness_column=(
+                None if "freshness_column" not in entry else str(entry["freshness_column"] or "")
+            ),
+            required=tuple(entry.get("required", ())),
+            order_rules=tuple(tuple(r) for r in entry.get("order_rules", ())),
+            references=tuple(
+                (r["column"], r["source"], r["key"]) for r in entry.get("references", ())
+            ),
+        )
+        is_folder = "://" not in location and (
+            Path(location).is_dir() or any(c in location for c in "*?[")
+        )
+        if is_folder:  # a folder (or glob) of files, e.g. monthly exports: one source per file
+            for found in discover(location):
+                specs.append(
+                    SourceSpec(
+                        name=f"{name}/{found.name}",
+                        location=found.location,
+                        kind=found.kind,
+                        group=name,
+                        **common,
+                    )
+                )
+            continue
         specs.append(
             SourceSpec(
-                name=str(entry.get("name") or Path(location).name),
+                name=name,
                 location=location,
                 kind=str(entry.get("kind") or kind_of(location)),
-                owner=str(entry.get("owner", "")),
-                system=str(entry.get("system", "")),
-                access=str(entry.get("access", "")),
-                refresh_days=entry.get("refresh_days"),
-                privacy_notes=str(entry.get("privacy_notes", "")),
-                table=str(entry.get("table", "")),
+                **common,
             )
         )
     return specs
@@ -199,7 +245,7 @@ def _open_csv(con, spec: SourceSpec) -> ibis.Table:
         if spec.location.lower().endswith(".tsv")
         else detect_delimiter(sample.lstrip("\ufeff")[:20000])
     )
-    return con.read_csv(
+    table = con.read_csv(
         spec.location,
         delim=delimiter,
         encoding=_DUCKDB_ENCODING[encoding],
@@ -207,6 +253,9 @@ def _open_csv(con, spec: SourceSpec) -> ibis.Table:
         all_varchar=True,
         sample_size=-1,
     )
+    if header_looks_like_data(list(table.columns)):
+        raise ValueError("the first row holds data, not a header row")
+    return table
 
 
 def open_source(spec: SourceSpec, con=None) -> list[OpenedSource] | SourceFailure:  # noqa: ANN001
@@ -243,17 +292,22 @@ def open_source(spec: SourceSpec, con=None) -> list[OpenedSource] | SourceFailur
         if spec.kind == "excel":
             sheets = pd.read_excel(spec.location, sheet_name=None, dtype=object)
             opened = []
+            headerless = []
             for sheet, frame in sheets.items():
                 if frame.empty or all(str(c).startswith("Unnamed") for c in frame.columns):
                     continue
+                if header_looks_like_data([str(c) for c in frame.columns]):
+                    headerless.append(str(sheet))
+                    continue
                 frame.columns = [str(c) for c in frame.columns]
                 name = f"{spec.name}:{sheet}"
+                sheet_key = dict(spec.sheet_keys).get(str(sheet), spec.key)
                 # A memtable: DuckDB runs it. (Ibis 12's create_table from pandas emits SQL that
                 # DuckDB 2 rejects, so the sheet is not copied into a named table.)
                 table = ibis.memtable(frame.astype("string"))
                 opened.append(
                     OpenedSource(
-                        SourceSpec(**{**spec.__dict__, "name": name}),
+                        SourceSpec(**{**spec.__dict__, "name": name, "key": sheet_key}),
                         table,
                         "duckdb",
                         size,
@@ -262,6 +316,11 @@ def open_source(spec: SourceSpec, con=None) -> list[OpenedSource] | SourceFailur
                     )
                 )
             if not opened:
+                if headerless:
+                    return SourceFailure(
+                        spec,
+                        f"sheet '{headerless[0]}' has no header row (its first row holds data)",
+                    )
                 return SourceFailure(spec, "no sheet has a header row and data")
             return opened
         if spec.kind == "csv":

@@ -22,7 +22,8 @@ DATE_SHAPES = {
     "DD/MM/YYYY or MM/DD/YYYY": r"^\d{1,2}/\d{1,2}/\d{4}$",
     "Month D, YYYY": r"^[A-Za-z]{3,9} \d{1,2}, \d{4}$",
 }
-NUMBER = r"^[+-]?(\d+([.,]\d+)?|\d{1,3}([,.]\d{3})+([.,]\d+)?)([eE][+-]?\d+)?$"
+# Plain numbers, or thousands grouped with "," (1,234.5) or with "." (1.234,5); not IPs.
+NUMBER = r"^[+-]?(\d+([.,]\d+)?|\d{1,3}(,\d{3})+(\.\d+)?|\d{1,3}(\.\d{3})+(,\d+)?)([eE][+-]?\d+)?$"
 TUKEY_K = 3.0
 
 
@@ -40,6 +41,8 @@ class ColumnValidity:
     minimum: float | None
     maximum: float | None
     outliers: int
+    low_fence: float | None
+    high_fence: float | None
     distinct: int
     constant: bool
     id_like: bool
@@ -98,7 +101,7 @@ def column_validity(table: ibis.Table, column: str) -> ColumnValidity:
         and col.type().is_string()
         and table_is_typed(table)
     )
-    minimum = maximum = None
+    minimum = maximum = low = high = None
     outliers = 0
     distinct = int(row["distinct"] or 0)
     if inferred == "number":
@@ -140,6 +143,8 @@ def column_validity(table: ibis.Table, column: str) -> ColumnValidity:
         minimum=minimum,
         maximum=maximum,
         outliers=outliers,
+        low_fence=low,
+        high_fence=high,
         distinct=distinct,
         constant=non_missing > 0 and distinct == 1,
         id_like=non_missing >= 50 and distinct == non_missing and inferred != "number",

@@ -689,11 +689,12 @@ def _freeze_zip_times(path: Path) -> None:
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as target:
         for info, data in entries:
             if info.filename == "docProps/core.xml":  # openpyxl stamps the save time here
-                data = re.sub(
-                    rb"<dcterms:modified([^>]*)>[^<]*<",
-                    rb"<dcterms:modified\1>2026-11-02T00:00:00Z<",
-                    data,
-                )
+                for stamp in (b"created", b"modified"):
+                    data = re.sub(
+                        rb"<dcterms:" + stamp + rb"([^>]*)>[^<]*<",
+                        rb"<dcterms:" + stamp + rb"\1>2026-11-02T00:00:00Z<",
+                        data,
+                    )
             frozen = zipfile.ZipInfo(info.filename, date_time=(2026, 11, 2, 0, 0, 0))
             frozen.compress_type = zipfile.ZIP_DEFLATED
             frozen.external_attr = info.external_attr
@@ -717,6 +718,12 @@ def write(company: GeneratedCompany, folder: Path) -> None:
     for name, text in company.kb_articles.items():
         (kb / name).write_text(text, encoding="utf-8")
     company.kb_gold.to_csv(folder / "kb_gold.csv", index=False, lineterminator="\n")
+    from pilot2prod.sample_company.estate import build_estate
+
+    estate_truth = build_estate(folder / "estate", set(company.crm_accounts["account_id"]))
+    for export in sorted((folder / "estate" / "order_exports").glob("*.xlsx")):
+        _freeze_zip_times(export)
+    truth = {**company.truth, "estate": estate_truth}
     with open(folder / "TRUTH.yaml", "w", encoding="utf-8") as fh:
         fh.write("# Planted truth for the ACME sample company. Generated; do not edit by hand.\n")
-        yaml.safe_dump(company.truth, fh, sort_keys=False, allow_unicode=True)
+        yaml.safe_dump(truth, fh, sort_keys=False, allow_unicode=True)
