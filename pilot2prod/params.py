@@ -220,6 +220,11 @@ class ParameterSet:
                 if f.metadata.get("optional") or kind == "output":
                     continue
                 raise ParameterError(f"Parameter {f.name} is empty; give the path of a file.")
+            if kind == "source" and ("://" in raw or any(c in raw for c in "*?[")):
+                # A database URL stays as given; a glob is anchored in the working directory.
+                if "://" not in raw and not Path(raw).is_absolute():
+                    out[f.name] = str(cwd / raw)
+                continue
             out[f.name] = str(
                 resolve_path(
                     raw,

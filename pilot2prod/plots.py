@@ -247,3 +247,84 @@ def learning_curves(curve: pd.DataFrame):
     ax.set_title("How many labels each approach needs")
     ax.legend(fontsize=8, loc="lower right")
     return fig
+
+
+def scorecard_heatmap(table: pd.DataFrame, dimensions: list[str]):
+    """Sources by data-quality dimension, 0-100; grey where a dimension was not measured."""
+    values = table[dimensions].astype(float).to_numpy()
+    fig, ax = _figure(9, 0.32 * len(table) + 1.8)
+    cmap = matplotlib.colormaps["cividis"].copy()
+    cmap.set_bad("#DDDDDD")
+    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=100, aspect="auto")
+    ax.set_xticks(range(len(dimensions)), dimensions, rotation=30, ha="right")
+    ax.set_yticks(range(len(table)), table["source"], fontsize=7)
+    ax.grid(False)
+    for (i, j), v in np.ndenumerate(values):
+        if np.isfinite(v):
+            ax.text(
+                j,
+                i,
+                f"{v:.0f}",
+                ha="center",
+                va="center",
+                fontsize=6,
+                color="white" if v < 55 else "black",
+            )
+    fig.colorbar(image, ax=ax, label="score (0-100)")
+    ax.set_title("Data-quality scorecard by source")
+    return fig
+
+
+def missingness_overview(profiles: pd.DataFrame, top: int = 25):
+    """The columns with the largest share of missing values (nulls, blanks, placeholders)."""
+    worst = profiles.sort_values("missing_share", ascending=False).head(top).iloc[::-1]
+    fig, ax = _figure(8, 0.3 * len(worst) + 1.5)
+    labels = worst["source"] + " / " + worst["column"]
+    ax.barh(labels, 100 * worst["missing_share"], color=OKABE_ITO[0])
+    ax.set_xlabel("missing values (% of rows)")
+    ax.set_xlim(0, 100)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_title(f"Missingness: the {len(worst)} emptiest columns")
+    return fig
+
+
+def freshness_chart(freshness: pd.DataFrame):
+    """Days since the newest record per source, against the refresh interval expected."""
+    rows = freshness.dropna(subset=["lag_days"]).iloc[::-1]
+    fig, ax = _figure(8, 0.35 * len(rows) + 1.5)
+    colours = [OKABE_ITO[3] if r.stale else OKABE_ITO[2] for r in rows.itertuples()]
+    ax.barh(rows["source"], rows["lag_days"], color=colours, label="days since newest record")
+    expected = rows["refresh_days"].astype(float)
+    ax.scatter(
+        expected,
+        rows["source"],
+        marker="|",
+        s=200,
+        color="black",
+        label="expected refresh interval",
+    )
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set_xlabel("days (log scale)")
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_title("Freshness: stale sources in vermilion")
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def personal_data_by_source(counts: pd.DataFrame):
+    """Values holding personal data, by source and kind (stacked)."""
+    pivot = counts.pivot_table(
+        index="source", columns="kind", values="values", aggfunc="sum", fill_value=0
+    )
+    fig, ax = _figure(8, 0.35 * len(pivot) + 1.5)
+    left = np.zeros(len(pivot))
+    for k, kind in enumerate(pivot.columns):
+        ax.barh(
+            pivot.index, pivot[kind], left=left, color=OKABE_ITO[k % len(OKABE_ITO)], label=kind
+        )
+        left += pivot[kind].to_numpy()
+    ax.set_xlabel("values holding personal data")
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_title("Personal data by source (validated, counts only)")
+    ax.legend(fontsize=8, loc="lower right")
+    return fig

@@ -22,6 +22,8 @@ PAGES = [
     "chapters/intro.html",
     "chapters/01_define_working.html",
     "notebooks/01_success_metric.html",
+    "chapters/02_audit_the_data.html",
+    "notebooks/02_data_audit.html",
     "chapters/03_hire_a_problem.html",
     "notebooks/03_simple_vs_rag.html",
     "chapters/appendix_own_data.html",
@@ -50,7 +52,8 @@ def test_book_builds_every_page(built_book):
     for page in PAGES:
         assert (built_book / page).is_file(), page
     status = (built_book / "chapters/execution_status.html").read_text()
-    assert "01_success_metric" in status and "03_simple_vs_rag" in status
+    for name in ("01_success_metric", "02_data_audit", "03_simple_vs_rag"):
+        assert name in status
     assert "✅" in status and "❌" not in status
 
 

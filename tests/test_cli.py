@@ -221,7 +221,7 @@ def test_playbook_runs_the_sample_engagement(tmp_path, repo_root):
     engagement = yaml.safe_load((repo_root / "engagements" / "acme.yaml").read_text())
     for values in engagement.values():  # the same engagement, from another folder
         for key, value in values.items():
-            if key.endswith("_path"):
+            if key.endswith("_path") or key == "sources":
                 values[key] = str((repo_root / "engagements" / value).resolve())
     engagement["03_simple_vs_rag"] |= {"learning_curve_seeds": 1, "learning_curve_sizes": "5"}
     (tmp_path / "client.yaml").write_text(yaml.safe_dump(engagement))

@@ -128,3 +128,21 @@ def test_simple_vs_rag_on_the_sample_company(tmp_path, truth, dataset_dir):
     assert len(metadata["labels"]) == 10 and len(metadata["data_sha256"]) == 64
     assert (run.folder / "model" / "triage_model.joblib").stat().st_size > 0
     assert "gibberish" not in run.notebook.read_text()  # no LLM here: nothing was sent
+
+
+@pytest.mark.slow
+def test_data_audit_on_the_sample_estate(tmp_path, truth):
+    run = run_notebook("02_data_audit", out=tmp_path, cwd=tmp_path, progress=False)
+    results = json.loads(run.results_json.read_text())
+    assert results["go"] is False
+    glue = results["glue"]
+    assert glue["c2_failed"] == 2  # the export without a header row, the missing table
+    assert glue["c2_orphan_pct"] == pytest.approx(
+        100 * truth["defects"]["tickets_without_crm_account"]["share"], abs=0.01
+    )
+    audit = json.loads((run.folder / "audit.json").read_text())
+    assert audit["gate"].startswith("NO-GO")
+    assert (run.folder / "contracts").is_dir() and (run.folder / "datasheets").is_dir()
+    executed = run.notebook.read_text()
+    for raw in ("4111111111111111", "example-mail.com", "DE89370400440532013000"):
+        assert raw not in executed  # no raw personal data in the executed notebook

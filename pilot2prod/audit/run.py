@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
@@ -24,7 +24,42 @@ from pilot2prod.audit.scorecard import (
 from pilot2prod.audit.sources import Estate, discover, open_estate
 from pilot2prod.audit.sources import summary as estate_summary
 from pilot2prod.audit.validity import consistency_violations
+from pilot2prod.errors import ParameterError
 from pilot2prod.notebook import to_jsonable
+from pilot2prod.params import ParameterSet, path_param
+
+
+@dataclass(frozen=True)
+class AuditParameters(ParameterSet):
+    """Parameters of ``notebooks/02_data_audit.ipynb`` (same names, types and defaults)."""
+
+    notebook: ClassVar[str] = "02_data_audit"
+
+    sources: str = path_param("datasets/acme/estate/inventory.yaml", kind="source")
+    as_of: str = "2026-11-02"
+    default_region: str = ""
+    output_dir: str = path_param("", kind="output")
+
+    def check(self) -> None:
+        if self.as_of:
+            try:
+                pd.Timestamp(self.as_of)
+            except ValueError:
+                raise ParameterError(
+                    f"Parameter as_of is '{self.as_of}', which is not a date; use e.g. "
+                    "2026-11-02, or leave it empty for today."
+                ) from None
+        if self.default_region and (
+            len(self.default_region) != 2 or not self.default_region.isalpha()
+        ):
+            raise ParameterError(
+                f"Parameter default_region is '{self.default_region}'; use a two-letter "
+                "country code such as DE or GB, or leave it empty."
+            )
+
+    @property
+    def now(self) -> pd.Timestamp:
+        return pd.Timestamp(self.as_of) if self.as_of else pd.Timestamp.now().floor("s")
 
 
 @dataclass
@@ -41,6 +76,76 @@ class AuditResult:
         table["rows"] = table["source"].map(rows)
         table["columns"] = table["source"].map({n: a.columns for n, a in self.audits.items()})
         return table
+
+
+def profiles(result: AuditResult) -> pd.DataFrame:
+    """Every column's completeness, with its source."""
+    frames = [
+        a.profile.assign(source=name) for name, a in result.audits.items() if a.profile is not None
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def relations_table(result: AuditResult) -> pd.DataFrame:
+    columns = ["source", "column", "refers_to", "key", "rows", "orphan_rows", "orphan_keys",
+               "orphan_share"]
+    return pd.DataFrame(result.relations, columns=columns)
+
+
+def freshness_table(result: AuditResult) -> pd.DataFrame:
+    rows = []
+    for name, a in result.audits.items():
+        fresh = (a.details or {}).get("freshness") or {}
+        lag, refresh = fresh.get("lag_days"), fresh.get("refresh_days")
+        stale = any(f.dimension == "timeliness" for f in a.findings)
+        if lag is not None:
+            rows.append(
+                {
+                    "source": name,
+                    "newest": fresh.get("newest"),
+                    "lag_days": lag,
+                    "refresh_days": refresh,
+                    "stale": stale,
+                }
+            )
+    return pd.DataFrame(rows, columns=["source", "newest", "lag_days", "refresh_days", "stale"])
+
+
+def personal_data_table(result: AuditResult) -> pd.DataFrame:
+    """Counts and masked samples only: source, column, kind, values, samples."""
+    rows = []
+    for name, a in result.audits.items():
+        for column, kinds in a.personal_data.items():
+            for kind, found in kinds.items():
+                rows.append(
+                    {
+                        "source": name,
+                        "column": column,
+                        "kind": kind,
+                        "values": found["values"],
+                        "masked samples": ", ".join(found["masked_samples"]),
+                    }
+                )
+    return pd.DataFrame(rows, columns=["source", "column", "kind", "values", "masked samples"])
+
+
+def glue_values(result: AuditResult) -> dict[str, Any]:
+    """Numbers the Chapter 2 prose quotes (glued as ``c2_*``)."""
+    findings = result.scorecard.findings()
+    table = result.scorecard.table()
+    pii = personal_data_table(result)
+    relations = {(r["source"], r["column"]): r for r in result.relations}
+    tickets = relations.get(("tickets", "customer_id"), {})
+    return {
+        "c2_sources": len(result.audits),
+        "c2_failed": len(result.estate.failed),
+        "c2_blocking": int((findings["severity"] == "blocking").sum()),
+        "c2_major": int((findings["severity"] == "major").sum()),
+        "c2_band_b": int((table["band"] == "B").sum()),
+        "c2_pii_sources": int(pii["source"].nunique()) if len(pii) else 0,
+        "c2_orphan_pct": 100 * float(tickets.get("orphan_share", float("nan"))),
+        "c2_stale": int(freshness_table(result)["stale"].sum()),
+    }
 
 
 def _groups(estate: Estate) -> dict[str, list]:
