@@ -1,0 +1,113 @@
+"""Benchmark: the full audit of one large CSV against DuckDB's SUMMARIZE of the same file.
+
+    python benchmarks/audit.py                 # 1,000,000 rows x 20 columns
+    python benchmarks/audit.py --rows 10000000
+
+Generates the file with DuckDB (numbers, categories, free text, timestamps, missing values,
+duplicate rows, e-mail addresses and phone numbers), then times, each in its own process so that
+peak memory is its own: DuckDB's SUMMARIZE (the reference), and the full single-source audit
+(every check, the personal-data scan included). Prints the ratio and both peaks.
+Targets: audit within 2x SUMMARIZE and under 1 GiB at 1M rows; under 2 GiB at 10M rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+GENERATE = """
+SELECT setseed(0.42);
+COPY (
+  WITH base AS (
+    SELECT i,
+      'C-' || (i % 50000)::VARCHAR AS customer_id,
+      round(random() * 1000, 2) AS amount,
+      (random() * 20)::INT AS quantity,
+      round(random() * 100, 2) AS unit_price,
+      ['billing', 'login', 'shipping', 'refund', 'bug', 'api', 'privacy'][1 + (i % 7)]
+        AS category,
+      ['open', 'closed', 'pending'][1 + (i % 3)] AS status,
+      ['north', 'south', 'east', 'west'][1 + (i % 4)] AS region,
+      TIMESTAMP '2025-01-01' + INTERVAL (i % 31536000) SECOND AS created_at,
+      TIMESTAMP '2025-01-02' + INTERVAL (i % 31536000) SECOND AS updated_at,
+      CASE WHEN random() < 0.1 THEN NULL ELSE round(random() * 5, 1) END AS score,
+      CASE WHEN random() < 0.05 THEN 'N/A' WHEN random() < 0.05 THEN '' ELSE
+        ['Berlin', 'Paris', 'Madrid', 'Rome', 'Vienna'][1 + (i % 5)] END AS city,
+      ['DE', 'FR', 'ES', 'IT', 'AT'][1 + (i % 5)] AS country,
+      (i % 2 = 0) AS flag,
+      'P' || lpad((i % 9999)::VARCHAR, 4, '0') AS product_code,
+      CASE WHEN i % 10 < 3 THEN 'user' || i::VARCHAR || '@example.com' END AS email,
+      CASE WHEN i % 10 < 4 THEN '+49 30 2' || lpad((i % 9999999)::VARCHAR, 7, '0') END
+        AS phone,
+      ['please help with my order', 'the app crashes again', 'refund not received',
+       'cannot log in since monday', 'invoice looks wrong'][1 + (i % 5)]
+        || ' ref ' || (i % 997)::VARCHAR AS note,
+      CASE WHEN i % 50 = 0 THEN 'call me at +49 30 2' || lpad((i % 9999999)::VARCHAR, 7, '0')
+        ELSE 'no contact details' END AS comment
+    FROM range({rows}) t(i)
+  )
+  SELECT * FROM base
+  UNION ALL SELECT * FROM base WHERE i % 100 = 0
+) TO '{path}' (HEADER, DELIMITER ',');
+"""
+
+SUMMARIZE = """
+import duckdb, json, resource, sys, time
+start = time.perf_counter()
+duckdb.sql(f"SUMMARIZE SELECT * FROM read_csv('{sys.argv[1]}')").fetchall()
+elapsed = time.perf_counter() - start
+print(json.dumps({"seconds": elapsed,
+                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+AUDIT = """
+import json, resource, sys, time
+import pandas as pd
+from pilot2prod.audit.scorecard import audit_source
+from pilot2prod.audit.sources import discover, open_source
+start = time.perf_counter()
+opened = open_source(discover(sys.argv[1])[0])[0]
+audit = audit_source(opened, pd.Timestamp("2026-01-01"), key="i")
+elapsed = time.perf_counter() - start
+print(json.dumps({"seconds": elapsed,
+                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "findings": len(audit.findings), "rows": audit.rows}))
+"""
+
+
+def run(code: str, path: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                         text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    import duckdb
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "big.csv"
+        start = time.perf_counter()
+        duckdb.sql(GENERATE.format(rows=args.rows, path=path))
+        print(f"generated {args.rows:,} rows (+1 % duplicates), "
+              f"{path.stat().st_size / 2**20:.0f} MiB in {time.perf_counter() - start:.1f} s")
+        reference = run(SUMMARIZE, path)
+        audit = run(AUDIT, path)
+    ratio = audit["seconds"] / reference["seconds"]
+    print(f"reference: DuckDB SUMMARIZE   {reference['seconds']:.2f} s, "
+          f"peak {reference['peak_mib']:.0f} MiB")
+    print(f"full audit ({audit['findings']} findings) {audit['seconds']:.2f} s, "
+          f"peak {audit['peak_mib']:.0f} MiB")
+    print(f"ratio audit / SUMMARIZE: {ratio:.1f}x (target 2x); peak memory target "
+          f"{'1 GiB' if args.rows <= 1_000_000 else '2 GiB'}")
+
+
+if __name__ == "__main__":
+    main()
