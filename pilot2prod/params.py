@@ -145,6 +145,21 @@ def check_names(known: list[str], given: dict[str, Any]) -> None:
             )
 
 
+def check_date(name: str, value: str, example: str, empty_means: str) -> None:
+    """An optional date parameter: empty, or something pandas reads as a date."""
+    if not value:
+        return
+    import pandas as pd
+
+    try:
+        pd.Timestamp(value)
+    except ValueError:
+        raise ParameterError(
+            f"Parameter {name} is '{value}', which is not a date; use e.g. {example}, or leave "
+            f"it empty for {empty_means}."
+        ) from None
+
+
 def path_param(default: str, kind: str = "file", optional: bool = False) -> Any:
     """A dataclass field holding a path: resolved against the working directory, checked."""
     return field(default=default, metadata={"path": kind, "optional": optional})

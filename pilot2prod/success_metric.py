@@ -16,7 +16,7 @@ import pandas as pd
 
 from pilot2prod import stats
 from pilot2prod.errors import DataQualityError, DataSourceError, ParameterError
-from pilot2prod.params import ParameterSet, choice_param, path_param
+from pilot2prod.params import ParameterSet, check_date, choice_param, path_param
 from pilot2prod.privacy import masked_examples
 from pilot2prod.sources import read_table, require_columns
 
@@ -93,14 +93,7 @@ class SuccessMetricParameters(ParameterSet):
                 f"Parameter target_change is {self.target_change}, but a higher share within "
                 "the SLA is better; use a positive change such as 0.1."
             )
-        if self.as_of:
-            try:
-                pd.Timestamp(self.as_of)
-            except ValueError:
-                raise ParameterError(
-                    f"Parameter as_of is '{self.as_of}', which is not a date; use e.g. "
-                    "2026-03-02, or leave it empty for the newest timestamp in the data."
-                ) from None
+        check_date("as_of", self.as_of, "2026-03-02", "the newest timestamp in the data")
 
     @property
     def lower_is_better(self) -> bool:

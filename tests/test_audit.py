@@ -290,3 +290,16 @@ def test_contract_is_tightened_by_findings_and_round_trips(tmp_path, dataset_dir
     assert "## Composition" in sheet and "*Who owns this source?*" in sheet
     assert "contact_email | text" in sheet and "email" in sheet
     assert "@" not in sheet  # counts and kinds only, no addresses
+
+
+def test_audit_parameters():
+    from pilot2prod.audit.run import AuditParameters
+
+    with pytest.raises(ParameterError, match="as_of is 'yesterday', which is not a date"):
+        AuditParameters.from_values({"as_of": "yesterday"})
+    with pytest.raises(ParameterError, match="default_region is 'Germany'"):
+        AuditParameters.from_values({"default_region": "Germany"})
+    url = "postgresql://audit:${P2P_PASSWORD}@127.0.0.1/crm"
+    assert AuditParameters.from_values({"sources": url}).sources == url  # kept as given
+    with pytest.raises(ParameterError, match="there is no file at 'nowhere.yaml'"):
+        AuditParameters.from_values({"sources": "nowhere.yaml"})

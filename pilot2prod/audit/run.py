@@ -26,7 +26,7 @@ from pilot2prod.audit.sources import summary as estate_summary
 from pilot2prod.audit.validity import consistency_violations
 from pilot2prod.errors import ParameterError
 from pilot2prod.notebook import to_jsonable
-from pilot2prod.params import ParameterSet, path_param
+from pilot2prod.params import ParameterSet, check_date, path_param
 
 
 @dataclass(frozen=True)
@@ -41,14 +41,7 @@ class AuditParameters(ParameterSet):
     output_dir: str = path_param("", kind="output")
 
     def check(self) -> None:
-        if self.as_of:
-            try:
-                pd.Timestamp(self.as_of)
-            except ValueError:
-                raise ParameterError(
-                    f"Parameter as_of is '{self.as_of}', which is not a date; use e.g. "
-                    "2026-11-02, or leave it empty for today."
-                ) from None
+        check_date("as_of", self.as_of, "2026-11-02", "today")
         if self.default_region and (
             len(self.default_region) != 2 or not self.default_region.isalpha()
         ):
