@@ -277,7 +277,8 @@ def scorecard_heatmap(table: pd.DataFrame, dimensions: list[str]):
 
 def missingness_overview(profiles: pd.DataFrame, top: int = 25):
     """The columns with the largest share of missing values (nulls, blanks, placeholders)."""
-    worst = profiles.sort_values("missing_share", ascending=False).head(top).iloc[::-1]
+    gaps = profiles[profiles["missing_share"] > 0]
+    worst = gaps.sort_values("missing_share", ascending=False).head(top).iloc[::-1]
     fig, ax = _figure(8, 0.3 * len(worst) + 1.5)
     labels = worst["source"] + " / " + worst["column"]
     ax.barh(labels, 100 * worst["missing_share"], color=OKABE_ITO[0])

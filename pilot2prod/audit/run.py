@@ -80,21 +80,45 @@ def profiles(result: AuditResult) -> pd.DataFrame:
 
 
 def relations_table(result: AuditResult) -> pd.DataFrame:
-    columns = ["source", "column", "refers_to", "key", "rows", "orphan_rows", "orphan_keys",
-               "orphan_share"]
+    columns = [
+        "source",
+        "column",
+        "refers_to",
+        "key",
+        "rows",
+        "orphan_rows",
+        "orphan_keys",
+        "orphan_share",
+    ]
     return pd.DataFrame(result.relations, columns=columns)
 
 
 def freshness_table(result: AuditResult) -> pd.DataFrame:
+    """Newest record and its age per source; a folder of exports appears once, as its newest
+    file, under the folder's name."""
+    groups = _groups(result.estate)
+    member_of = {o.spec.name: g for g, members in groups.items() for o in members}
+    newest_member = {}
+    for group, members in groups.items():
+        dated = {}
+        for o in members:
+            stamp = (result.audits[o.spec.name].details.get("freshness") or {}).get("newest")
+            if stamp:
+                dated[o.spec.name] = pd.Timestamp(stamp)
+        if dated:
+            newest_member[group] = max(dated, key=dated.get)
     rows = []
     for name, a in result.audits.items():
+        group = member_of.get(name)
+        if group is not None and newest_member.get(group) != name:
+            continue
         fresh = (a.details or {}).get("freshness") or {}
         lag, refresh = fresh.get("lag_days"), fresh.get("refresh_days")
         stale = any(f.dimension == "timeliness" for f in a.findings)
         if lag is not None:
             rows.append(
                 {
-                    "source": name,
+                    "source": group or name,
                     "newest": fresh.get("newest"),
                     "lag_days": lag,
                     "refresh_days": refresh,
