@@ -30,11 +30,6 @@ class Interval:
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
 
-    def scaled(self, factor: float) -> Interval:
-        return Interval(
-            self.estimate * factor, self.low * factor, self.high * factor, self.confidence
-        )
-
 
 # --------------------------------------------------------------------------- bootstrap
 def bootstrap_ci(
@@ -112,21 +107,6 @@ def km_quantile(durations: np.ndarray, observed: np.ndarray, q: float) -> float:
     fit = km_fit(durations, observed)
     value = fit.quantile(q)
     return float(value) if value is not None and np.isfinite(value) else float("nan")
-
-
-def km_quantile_ci(
-    durations: np.ndarray, observed: np.ndarray, q: float, confidence: float = 0.95
-) -> Interval:
-    """KM quantile with the Brookmeyer-Crowley interval statsmodels computes."""
-    fit = km_fit(durations, observed)
-    low, high = fit.quantile_ci(q, alpha=1 - confidence)
-    nan = float("nan")
-    return Interval(
-        km_quantile(durations, observed, q),
-        nan if low is None else float(low),
-        nan if high is None else float(high),
-        confidence,
-    )
 
 
 def km_survival_at(durations: np.ndarray, observed: np.ndarray, t: float) -> float:

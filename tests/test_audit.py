@@ -184,7 +184,6 @@ def test_relations_find_planted_orphans_variants_and_staleness(dataset_dir, trut
     from pilot2prod.audit.relations import (
         freshness,
         key_coverage,
-        normalised,  # noqa: F401 - part of the public API
         read_latency,
         spelling_variants,
     )
