@@ -40,6 +40,8 @@ def build_contract(
             dtype = "float64"
             if v["minimum"] is not None and v["maximum"] is not None:
                 checks.append(pa.Check.in_range(float(v["minimum"]), float(v["maximum"])))
+        elif v["inferred_type"] == "boolean":
+            dtype = "bool"
         elif v["inferred_type"] == "date":
             dtype = "str"
             checks.append(pa.Check.str_matches(ISO_TIME))  # one format, whatever was seen

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import ibis
+import ibis.common.exceptions as ibis_errors
 import phonenumbers
 
 KINDS = ("email", "phone", "payment_card", "iban", "us_ssn", "ip_address")
@@ -255,55 +256,120 @@ CANDIDATE_PATTERNS = {
 }
 
 
-def scan_column(
-    table,
+#: All kinds at once: the engine runs one regular expression per value, not six.
+CANDIDATE_PATTERN = "|".join(f"({pattern})" for pattern in CANDIDATE_PATTERNS.values())
+
+
+def candidate_sample(
+    table: ibis.Table,
     column: str,
-    default_region: str | None = None,  # noqa: ANN001
+    distinct: int | None = None,
     sample_size: int = 400,
     seed: int = 0,
+    candidates: int | None = None,
+) -> tuple[list[tuple[str, int]], bool]:
+    """Distinct values of ``column`` that match a candidate pattern, each with its number of
+    rows, and whether that is all of them.
+
+    All of them when there can be at most ``sample_size`` such values (the column's
+    ``distinct`` values and its ``candidates`` rows bound their number); otherwise a
+    reproducible spread-out sample: the values whose hash falls in one of ``bound /
+    sample_size`` buckets (the engine hashes before it runs the regular expression). Engines
+    without a hash function number the values and keep every k-th."""
+    text = table[column].cast("string")
+    if distinct is None:
+        distinct = int(table.aggregate(n=text.nunique()).execute().iloc[0]["n"] or 0)
+    bound = distinct if candidates is None else min(distinct, candidates)
+    step = max(1, -(-bound // sample_size))
+    candidates_only = table.filter(text.re_search(CANDIDATE_PATTERN))
+    if step == 1:
+        grouped = candidates_only.group_by(value=text).aggregate(n=ibis._.count())
+        frame = grouped.order_by("value").limit(2 * sample_size).execute()
+    else:
+        try:
+            bucket = (text.hash() % step).abs() == seed % step
+            in_bucket = table.filter(bucket, text.re_search(CANDIDATE_PATTERN))
+            grouped = in_bucket.group_by(value=in_bucket[column].cast("string")).aggregate(
+                n=ibis._.count()
+            )
+            frame = grouped.order_by("value").limit(2 * sample_size).execute()
+        except (ibis_errors.OperationNotDefinedError, ibis_errors.UnsupportedOperationError):
+            grouped = candidates_only.group_by(value=text).aggregate(n=ibis._.count())
+            numbered = grouped.mutate(_k=ibis.row_number().over(order_by=grouped.value))
+            frame = (
+                numbered.filter(numbered._k % step == seed % step)
+                .select("value", "n")
+                .order_by("value")
+                .limit(2 * sample_size)
+                .execute()
+            )
+    return list(zip(frame["value"], frame["n"].astype(int), strict=True)), step == 1
+
+
+def validate_candidates(
+    values: list[tuple[str, int]],
+    candidates: int,
+    default_region: str | None = None,
+    exact: bool = False,
+) -> dict[str, dict]:
+    """Validate a sample of distinct candidate values (with their row counts) and scale its
+    shares up to all ``candidates`` rows.
+
+    For each kind found: the share of sampled rows whose value holds it, the estimated number of
+    rows that hold it (exact when the sample is every candidate) and masked samples."""
+    holding: Counter = Counter()
+    samples: dict[str, list[str]] = {}
+    sampled_rows = sum(n for _, n in values)
+    for value, n in values:
+        kinds_seen = set()
+        for found in scan_text(value, default_region):
+            if found.kind in kinds_seen:
+                continue
+            kinds_seen.add(found.kind)
+            masked = samples.setdefault(found.kind, [])
+            if len(masked) < 3 and found.masked not in masked:
+                masked.append(found.masked)
+        for kind in kinds_seen:
+            holding[kind] += n
+    out: dict[str, dict] = {}
+    for kind in KINDS:
+        if not holding[kind]:
+            continue
+        share = holding[kind] / sampled_rows
+        out[kind] = {
+            "candidates": candidates,
+            "validated_share": share,
+            "values": holding[kind] if exact else round(candidates * share),
+            "exact": exact,
+            "masked_samples": samples[kind],
+        }
+    return out
+
+
+def scan_column(
+    table: ibis.Table,
+    column: str,
+    default_region: str | None = None,
+    sample_size: int = 400,
+    seed: int = 0,
+    candidates: int | None = None,
+    distinct: int | None = None,
 ) -> dict[str, dict]:
     """Personal data in one column of an Ibis table, counted where the data lives.
 
-    The engine counts the values that match each kind's candidate pattern; up to
-    ``sample_size`` of those values per kind come back and are validated here. The count of
-    values holding that kind is the candidates times the validated share (exact when all
-    candidates fit in the sample). Only masked samples leave this function.
-    """
-    text = table[column].cast("string")
-    aggregates = {
-        kind: text.re_search(pattern).sum() for kind, pattern in CANDIDATE_PATTERNS.items()
-    }
-    candidates = table.aggregate(**aggregates).execute().iloc[0]
-    out: dict[str, dict] = {}
-    for kind, pattern in CANDIDATE_PATTERNS.items():
-        n = int(candidates[kind] or 0)
-        if n == 0:
-            continue
-        matching = table.filter(text.re_search(pattern)).select(value=text)
-        if n > sample_size:
-            # A spread-out sample: every k-th matching row, so the sample is reproducible.
-            step = max(1, n // sample_size)
-            numbered = matching.mutate(_row=ibis.row_number())
-            matching = (
-                numbered.filter(numbered._row % step == seed % step)
-                .select("value")
-                .limit(sample_size)
-            )
-        values = matching.execute()["value"].tolist()
-        valid, samples = 0, []
-        for value in values:
-            kinds = [f for f in scan_text(value, default_region) if f.kind == kind]
-            if kinds:
-                valid += 1
-                if len(samples) < 3 and kinds[0].masked not in samples:
-                    samples.append(kinds[0].masked)
-        share = valid / len(values) if values else 0.0
-        if valid:
-            out[kind] = {
-                "candidates": n,
-                "validated_share": share,
-                "values": round(n * share),
-                "exact": n <= sample_size,
-                "masked_samples": samples,
-            }
-    return out
+    The engine counts the rows that match any kind's candidate pattern (``candidates``, when
+    a :func:`~pilot2prod.audit.scan.scan_table` already counted them, with the column's
+    ``distinct`` values); up to ``sample_size`` distinct matching values come back with their
+    row counts and are validated here. The number of rows holding a kind is the candidates
+    times the validated share of that kind, exact when every distinct value fits in the sample.
+    Only masked samples leave this function."""
+    if candidates is None:
+        text = table[column].cast("string")
+        row = table.aggregate(n=text.re_search(CANDIDATE_PATTERN).sum()).execute().iloc[0]
+        candidates = int(row["n"] or 0)
+    if candidates == 0:
+        return {}
+    values, complete = candidate_sample(table, column, distinct, sample_size, seed, candidates)
+    if not values:
+        return {}
+    return validate_candidates(values, candidates, default_region, exact=complete)

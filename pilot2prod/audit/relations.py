@@ -100,19 +100,26 @@ class Freshness:
 
 
 def freshness(
-    table: ibis.Table, date_columns: list[str], now: pd.Timestamp, refresh_days: float | None = None
+    table: ibis.Table,
+    date_columns: list[str],
+    now: pd.Timestamp,
+    refresh_days: float | None = None,
+    known: dict[str, object] | None = None,
 ) -> Freshness:
     """The newest timestamp among ``date_columns`` and its lag behind ``now``, compared with
-    the refresh interval the owner expects."""
+    the refresh interval the owner expects. ``known`` holds newest values already computed
+    (by a scan); only the other columns are queried."""
     if not date_columns:
         return Freshness(None, None, None, refresh_days)
-    aggregates = {}
-    for i, name in enumerate(date_columns):
-        aggregates[f"m{i}"] = iso_time(table[name]).max()
-    row = table.aggregate(**aggregates).execute().iloc[0]
+    newest_by_column = dict(known or {})
+    ask = [name for name in date_columns if name not in newest_by_column]
+    if ask:
+        aggregates = {f"m{i}": iso_time(table[name]).max() for i, name in enumerate(ask)}
+        row = table.aggregate(**aggregates).execute().iloc[0]
+        newest_by_column.update({name: row[f"m{i}"] for i, name in enumerate(ask)})
     best_column, newest = None, None
-    for i, name in enumerate(date_columns):
-        value = row[f"m{i}"]
+    for name in date_columns:
+        value = newest_by_column[name]
         if value is not None and not pd.isna(value):
             stamp = (
                 pd.Timestamp(value).tz_localize(None)

@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 
 from pilot2prod.audit import pii as pii_scan
-from pilot2prod.audit.profile import column_profile, duplicate_keys, duplicate_rows
+from pilot2prod.audit.profile import duplicate_keys, duplicate_rows, profile_from_scan
 from pilot2prod.audit.relations import freshness, read_latency
+from pilot2prod.audit.scan import TableScan, scan_table
 from pilot2prod.audit.sources import OpenedSource
-from pilot2prod.audit.validity import validity_table
+from pilot2prod.audit.validity import TUKEY_K, validity_from_scan
 
 SEVERITY_ORDER = {"blocking": 0, "major": 1, "minor": 2, "info": 3}
 DIMENSIONS = (
@@ -172,6 +173,15 @@ def _validity_findings(name: str, validity: pd.DataFrame, rows: int) -> list[Fin
     return out
 
 
+def _newest_typed(scan: TableScan, columns: list[str]) -> dict[str, object]:
+    """Newest values the scan already has (timestamp columns), so freshness skips them."""
+    return {
+        c: scan.columns[c].newest
+        for c in columns
+        if c in scan.columns and scan.columns[c].kind == "temporal"
+    }
+
+
 def audit_source(
     opened: OpenedSource,
     now: pd.Timestamp,
@@ -183,19 +193,20 @@ def audit_source(
     ``required`` the columns an analysis cannot do without."""
     spec, table = opened.spec, opened.table
     audit = SourceAudit(spec.name)
-    latency = read_latency(table)
-    profile = column_profile(table)
-    rows = int(profile["rows"].iloc[0]) if len(profile) else 0
+    latency = opened.latency or read_latency(table)
+    scan = scan_table(table, TUKEY_K)
+    profile = profile_from_scan(scan)
+    rows = scan.rows
     audit.rows, audit.columns = rows, len(table.columns)
     audit.profile = profile
-    audit.validity = validity_table(table)
+    audit.validity = validity_from_scan(scan, opened.declared_types)
     audit.findings += _missing_findings(spec.name, profile, required)
     audit.findings += _validity_findings(spec.name, audit.validity, rows)
     if rows == 0:
         audit.findings.append(
             Finding(spec.name, "completeness", "blocking", "The source has a header but no rows.")
         )
-    dups = duplicate_rows(table) if rows else 0
+    dups = duplicate_rows(table, rows) if rows else 0
     dup_keys = duplicate_keys(table, key) if key and key in table.columns else 0
     if dups:
         audit.findings.append(
@@ -223,7 +234,7 @@ def audit_source(
         dates = [v.column for v in audit.validity.itertuples() if v.inferred_type == "date"]
     else:
         dates = [spec.freshness_column] if spec.freshness_column in table.columns else []
-    fresh = freshness(table, dates, now, spec.refresh_days)
+    fresh = freshness(table, dates, now, spec.refresh_days, known=_newest_typed(scan, dates))
     if fresh.stale:
         severity = "blocking" if fresh.lag_days > 2 * (fresh.refresh_days or 0) else "major"
         audit.findings.append(
@@ -238,10 +249,17 @@ def audit_source(
                 fresh.lag_days,
             )
         )
-    for column in table.columns:
-        found = pii_scan.scan_column(table, column, default_region)
-        if found:
-            audit.personal_data[column] = found
+    for column in scan.columns.values():
+        if column.pii_candidates:
+            found = pii_scan.scan_column(
+                table,
+                column.name,
+                default_region,
+                candidates=column.pii_candidates,
+                distinct=column.distinct,
+            )
+            if found:
+                audit.personal_data[column.name] = found
     if audit.personal_data and not spec.privacy_notes:
         kinds = sorted({k for found in audit.personal_data.values() for k in found})
         audit.findings.append(

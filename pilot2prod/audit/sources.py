@@ -13,16 +13,22 @@ from __future__ import annotations
 import glob
 import os
 import re
+import shutil
+import tempfile
 import time
+import uuid
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import duckdb
 import ibis
 import pandas as pd
 import yaml
 
+from pilot2prod.audit.relations import Latency
 from pilot2prod.errors import ParameterError
 from pilot2prod.sources import detect_delimiter, detect_encoding
 
@@ -40,6 +46,8 @@ FILE_KINDS = {
     ".sqlite3": "sqlite",
     ".db": "sqlite",
 }
+#: Memory DuckDB may use before it spills loaded files to disk.
+DUCKDB_MEMORY_LIMIT = "1GB"
 _DUCKDB_ENCODING = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "utf-16": "utf-16", "cp1252": "latin-1"}
 
 
@@ -78,6 +86,11 @@ class OpenedSource:
     size_bytes: int | None
     open_seconds: float
     sheet: str = ""
+    #: False where every value is text by construction (CSV, Excel), so that numbers kept as
+    #: text are not a finding there.
+    declared_types: bool = True
+    #: Measured while the file was loaded; None: measure on the table (databases, Parquet).
+    latency: Latency | None = None
 
 
 @dataclass
@@ -233,7 +246,9 @@ def _check_file(spec: SourceSpec) -> str | None:
     return None
 
 
-def _open_csv(con, spec: SourceSpec) -> ibis.Table:
+def _csv_reader(con, spec: SourceSpec, types: str) -> ibis.Table:  # noqa: ANN001
+    """A lazy DuckDB scan of a delimited file. ``types``: "sampled" lets DuckDB infer column
+    types from a sample, "full" from every row, "text" reads every value as text."""
     with open(spec.location, "rb") as fh:
         head = fh.read(64 * 1024)
     encoding = detect_encoding(head)
@@ -245,22 +260,68 @@ def _open_csv(con, spec: SourceSpec) -> ibis.Table:
         if spec.location.lower().endswith(".tsv")
         else detect_delimiter(sample.lstrip("\ufeff")[:20000])
     )
-    table = con.read_csv(
+    options: dict[str, Any] = {"all_varchar": True} if types == "text" else {}
+    if types == "full":
+        options["sample_size"] = -1
+    return con.read_csv(
         spec.location,
         delim=delimiter,
         encoding=_DUCKDB_ENCODING[encoding],
         header=True,
-        all_varchar=True,
-        sample_size=-1,
+        **options,
     )
-    if header_looks_like_data(list(table.columns)):
+
+
+def _load(con, reader, spec: SourceSpec) -> tuple[ibis.Table, Latency]:  # noqa: ANN001
+    """Copy a file into the estate's DuckDB database once, so that the audit's queries read
+    DuckDB's columnar storage instead of parsing the file again each time. Type inference on
+    a sample can meet a value that does not fit further down the file; then the types are
+    inferred from every row, and as a last resort every value is read as text."""
+    start = time.perf_counter()
+    view = reader(con, spec, "sampled")  # DuckDB reads the first rows to know the columns
+    first_row = time.perf_counter() - start
+    if header_looks_like_data(list(view.columns)):
         raise ValueError("the first row holds data, not a header row")
-    return table
+    name = f"source_{uuid.uuid4().hex[:12]}"
+    for types in ("full", "text"):
+        try:
+            table = con.create_table(name, view)
+            break
+        except duckdb.Error as exc:
+            if not isinstance(exc, duckdb.ConversionException | duckdb.InvalidInputException):
+                raise
+            view = reader(con, spec, types)
+    else:
+        table = con.create_table(name, view)
+    return table, Latency(first_row, time.perf_counter() - start)
+
+
+def _json_reader(con, spec: SourceSpec, types: str) -> ibis.Table:  # noqa: ANN001
+    options: dict[str, Any] = {"format": "newline_delimited" if spec.kind == "jsonl" else "auto"}
+    if types == "full":
+        options["sample_size"] = -1
+    elif types == "text":
+        options["sample_size"] = -1
+        options["maximum_depth"] = 1  # nested values kept as JSON text
+    return con.read_json(spec.location, **options)
+
+
+def estate_connection(memory_limit: str = DUCKDB_MEMORY_LIMIT) -> ibis.BaseBackend:
+    """The in-memory DuckDB database an estate's files are loaded into. Past
+    ``memory_limit`` DuckDB spills to a temporary folder, so a file larger than memory still
+    loads; the folder is removed when the connection is garbage-collected."""
+    spill = tempfile.mkdtemp(prefix="pilot2prod-duckdb-")
+    # Row order carries no meaning in an audit; not keeping it makes loading a third faster.
+    con = ibis.duckdb.connect(
+        memory_limit=memory_limit, temp_directory=spill, preserve_insertion_order=False
+    )
+    weakref.finalize(con, shutil.rmtree, spill, ignore_errors=True)
+    return con
 
 
 def open_source(spec: SourceSpec, con=None) -> list[OpenedSource] | SourceFailure:  # noqa: ANN001
     """Open one source (a workbook opens one table per sheet), read-only."""
-    con = con if con is not None else ibis.duckdb.connect()
+    con = con if con is not None else estate_connection()
     start = time.perf_counter()
     try:
         if spec.kind == "database":
@@ -313,6 +374,7 @@ def open_source(spec: SourceSpec, con=None) -> list[OpenedSource] | SourceFailur
                         size,
                         time.perf_counter() - start,
                         sheet,
+                        declared_types=False,
                     )
                 )
             if not opened:
@@ -323,25 +385,32 @@ def open_source(spec: SourceSpec, con=None) -> list[OpenedSource] | SourceFailur
                     )
                 return SourceFailure(spec, "no sheet has a header row and data")
             return opened
-        if spec.kind == "csv":
-            table = _open_csv(con, spec)
-        elif spec.kind == "parquet":
+        if spec.kind == "parquet":  # columnar already: scanned in place, not copied
             table = con.read_parquet(spec.location)
-        elif spec.kind in ("json", "jsonl"):
-            table = con.read_json(
-                spec.location, format="newline_delimited" if spec.kind == "jsonl" else "auto"
-            )
-        else:  # pragma: no cover - kinds are closed above
+            table.limit(1).execute()
+            return [OpenedSource(spec, table, "duckdb", size, time.perf_counter() - start)]
+        if spec.kind not in ("csv", "json", "jsonl"):  # pragma: no cover - kinds are closed
             return SourceFailure(spec, f"unsupported kind {spec.kind}")
-        table.limit(1).execute()
-        return [OpenedSource(spec, table, "duckdb", size, time.perf_counter() - start)]
+        reader = _csv_reader if spec.kind == "csv" else _json_reader
+        table, latency = _load(con, reader, spec)
+        return [
+            OpenedSource(
+                spec,
+                table,
+                "duckdb",
+                size,
+                time.perf_counter() - start,
+                declared_types=spec.kind != "csv",
+                latency=latency,
+            )
+        ]
     except Exception as exc:  # noqa: BLE001 - any failure is a finding, never a crash
         return _failure(spec, exc)
 
 
 def open_estate(specs: list[SourceSpec]) -> Estate:
     """Open every source; failures are collected, the rest go on."""
-    con = ibis.duckdb.connect()
+    con = estate_connection()
     estate = Estate()
     for spec in specs:
         result = open_source(spec, con)

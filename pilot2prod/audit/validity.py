@@ -14,16 +14,8 @@ import ibis
 import pandas as pd
 
 from pilot2prod.audit.relations import iso_time
+from pilot2prod.audit.scan import ColumnScan, TableScan, scan_table
 
-#: Date shapes seen in exports, each a regular expression on the trimmed text.
-DATE_SHAPES = {
-    "YYYY-MM-DD": r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$",
-    "DD.MM.YYYY": r"^\d{1,2}\.\d{1,2}\.\d{4}$",
-    "DD/MM/YYYY or MM/DD/YYYY": r"^\d{1,2}/\d{1,2}/\d{4}$",
-    "Month D, YYYY": r"^[A-Za-z]{3,9} \d{1,2}, \d{4}$",
-}
-# Plain numbers, or thousands grouped with "," (1,234.5) or with "." (1.234,5); not IPs.
-NUMBER = r"^[+-]?(\d+([.,]\d+)?|\d{1,3}(,\d{3})+(\.\d+)?|\d{1,3}(\.\d{3})+(,\d+)?)([eE][+-]?\d+)?$"
 TUKEY_K = 3.0
 
 
@@ -31,7 +23,7 @@ TUKEY_K = 3.0
 class ColumnValidity:
     column: str
     storage_type: str
-    inferred_type: str  # number, date, text, empty
+    inferred_type: str  # number, date, boolean, text, empty
     non_missing: int
     numeric_share: float
     date_share: float
@@ -51,103 +43,55 @@ class ColumnValidity:
         return asdict(self)
 
 
-def _text(column: ibis.Value) -> ibis.Value:
-    return column.cast("string").strip()
+def validity_from_scan(scan: TableScan, declared_types: bool) -> pd.DataFrame:
+    """One row per column (see :class:`ColumnValidity`). ``declared_types`` says whether the
+    source stores types (Parquet, JSON, a database), so that numbers kept as text are a
+    finding, or not (CSV, Excel: every value is text there)."""
+    return pd.DataFrame(
+        [_column_validity(scan, c, declared_types).as_dict() for c in scan.columns.values()],
+        columns=list(ColumnValidity.__dataclass_fields__),
+    )
 
 
-def column_validity(table: ibis.Table, column: str) -> ColumnValidity:
-    """Infer what a column holds and how consistently (three small aggregate queries)."""
-    col = table[column]
-    storage = str(col.type())
-    is_numeric_storage = col.type().is_numeric()
-    is_temporal_storage = col.type().is_temporal()
-    text = _text(col)
-    present = col.notnull() & (text != "")
-    aggregates = {
-        "non_missing": present.sum(),
-        "distinct": col.nunique(),
-        "numeric": (present & text.re_search(NUMBER)).sum(),
-    }
-    for i, pattern in enumerate(DATE_SHAPES.values()):
-        aggregates[f"d{i}"] = (present & text.re_search(pattern)).sum()
-    row = table.aggregate(**aggregates).execute().iloc[0]
-    non_missing = int(row["non_missing"] or 0)
-    numeric = int(row["numeric"] or 0)
-    formats = {name: int(row[f"d{i}"] or 0) for i, name in enumerate(DATE_SHAPES)}
-    dated = sum(formats.values())
-    numeric_share = (
-        1.0
-        if is_numeric_storage and non_missing
-        else (numeric / non_missing if non_missing else 0.0)
-    )
-    date_share = (
-        1.0
-        if is_temporal_storage and non_missing
-        else (dated / non_missing if non_missing else 0.0)
-    )
+def _column_validity(scan: TableScan, c: ColumnScan, declared_types: bool) -> ColumnValidity:
+    non_missing = scan.rows - c.nulls - (c.blanks if c.kind in ("text", "other") else 0)
+    if c.kind in ("text", "other"):
+        numeric_share = c.numbers / non_missing if non_missing else 0.0
+        date_share = sum(c.date_shapes.values()) / non_missing if non_missing else 0.0
+    else:
+        numeric_share = 1.0 if c.kind == "number" and non_missing else 0.0
+        date_share = 1.0 if c.kind == "temporal" and non_missing else 0.0
     if non_missing == 0:
         inferred = "empty"
     elif numeric_share >= 0.95:
         inferred = "number"
     elif date_share >= 0.95:
         inferred = "date"
+    elif c.kind == "boolean":
+        inferred = "boolean"
     else:
         inferred = "text"
     typed_share = max(numeric_share, date_share)
-    mixed = non_missing > 0 and 0.05 <= typed_share < 0.95
-    numbers_as_text = (
-        not is_numeric_storage
-        and inferred == "number"
-        and col.type().is_string()
-        and table_is_typed(table)
-    )
-    minimum = maximum = low = high = None
-    outliers = 0
-    distinct = int(row["distinct"] or 0)
-    if inferred == "number":
-        # Only number-shaped text is cast, so engines without TRY_CAST (SQLite) work too.
-        values = (
-            col
-            if is_numeric_storage
-            else (
-                text.re_search(NUMBER)
-                .ifelse(text.re_replace(",", ""), ibis.null("string"))
-                .cast("float64")
-            )
-        )
-        q = (
-            table.aggregate(
-                q1=values.quantile(0.25), q3=values.quantile(0.75), lo=values.min(), hi=values.max()
-            )
-            .execute()
-            .iloc[0]
-        )
-        minimum, maximum = float(q["lo"]), float(q["hi"])
-        iqr = float(q["q3"]) - float(q["q1"])
-        low, high = float(q["q1"]) - TUKEY_K * iqr, float(q["q3"]) + TUKEY_K * iqr
-        if iqr > 0 and distinct > 10:  # codes and flags (0/1, 1-5) have no outliers
-            outliers = int(
-                table.aggregate(n=((values < low) | (values > high)).sum()).execute().iloc[0]["n"]
-                or 0
-            )
+    fenced = c.q1 is not None and c.q3 is not None
+    iqr = (c.q3 - c.q1) if fenced else None
     return ColumnValidity(
-        column=column,
-        storage_type=storage,
+        column=c.name,
+        storage_type=c.storage,
         inferred_type=inferred,
         non_missing=non_missing,
         numeric_share=numeric_share,
         date_share=date_share,
-        date_formats={k: v for k, v in formats.items() if v},
-        mixed_types=mixed,
-        numbers_as_text=numbers_as_text,
-        minimum=minimum,
-        maximum=maximum,
-        outliers=outliers,
-        low_fence=low,
-        high_fence=high,
-        distinct=distinct,
-        constant=non_missing > 0 and distinct == 1,
-        id_like=non_missing >= 50 and distinct == non_missing and inferred != "number",
+        date_formats=dict(c.date_shapes) if c.kind == "text" else {},
+        mixed_types=non_missing > 0 and 0.05 <= typed_share < 0.95,
+        numbers_as_text=declared_types and c.kind == "text" and inferred == "number",
+        minimum=c.minimum if inferred == "number" else None,
+        maximum=c.maximum if inferred == "number" else None,
+        outliers=c.outliers,
+        low_fence=c.q1 - TUKEY_K * iqr if fenced else None,
+        high_fence=c.q3 + TUKEY_K * iqr if fenced else None,
+        distinct=c.distinct,
+        constant=non_missing > 0 and c.distinct == 1,
+        id_like=non_missing >= 50 and c.distinct == non_missing and inferred != "number",
     )
 
 
@@ -157,8 +101,17 @@ def table_is_typed(table: ibis.Table) -> bool:
     return any(not t.is_string() for t in table.schema().types)
 
 
-def validity_table(table: ibis.Table) -> pd.DataFrame:
-    return pd.DataFrame([column_validity(table, c).as_dict() for c in table.columns])
+def validity_table(table: ibis.Table, declared_types: bool | None = None) -> pd.DataFrame:
+    """:func:`validity_from_scan` of a fresh scan of ``table``; without ``declared_types`` a
+    table with any non-text column counts as typed."""
+    typed = table_is_typed(table) if declared_types is None else declared_types
+    return validity_from_scan(scan_table(table, TUKEY_K), typed)
+
+
+def column_validity(table: ibis.Table, column: str) -> ColumnValidity:
+    """The validity of one column (scans only that column)."""
+    row = validity_table(table.select(column), table_is_typed(table)).iloc[0]
+    return ColumnValidity(**row.to_dict())
 
 
 def consistency_violations(table: ibis.Table, earlier: str, later: str) -> int:
