@@ -8,9 +8,9 @@ CHROMIUM ?= /usr/bin/chromium
 TEST_RUNS := _build/test-runs
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup chromium book playbook test test-quick lint sample clean
+.PHONY: setup chromium postgresql book playbook test test-quick lint sample clean
 
-setup: $(STAMP) chromium ## create .venv with the pinned versions, install Chromium if missing
+setup: $(STAMP) chromium postgresql ## .venv with the pinned versions; Chromium and PostgreSQL if missing
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ chromium: ## headless Chromium for the browser tests (Debian package)
 		echo "Installing Chromium (Debian package)..."; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+postgresql: ## PostgreSQL server binaries for the database audit tests (Debian package)
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "Installing PostgreSQL (Debian package)..."; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
 # Jupyter Book's execution cache does not see changes to the data or the package:

@@ -89,8 +89,18 @@ def start(user: str = "auditor", database: str = "acme", settings: str = "") -> 
     port = _free_port()
     options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c fsync=off {settings}"
     subprocess.run(
-        [*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l",
-         str(folder / "server.log"), "-w", "start"],
+        [
+            *run_as,
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(folder / "server.log"),
+            "-w",
+            "start",
+        ],
         check=True,
         capture_output=True,
     )
@@ -99,8 +109,19 @@ def start(user: str = "auditor", database: str = "acme", settings: str = "") -> 
     deadline = time.monotonic() + 30
     while True:
         created = subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-p", str(port), "-U", user, "-d", "postgres", "-c",
-             f"CREATE DATABASE {database}"],
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-U",
+                user,
+                "-d",
+                "postgres",
+                "-c",
+                f"CREATE DATABASE {database}",
+            ],
             env=env,
             capture_output=True,
             text=True,
@@ -116,8 +137,22 @@ def start(user: str = "auditor", database: str = "acme", settings: str = "") -> 
 def psql(server: Server, sql: str) -> str:
     """Run SQL as the cluster owner (set-up only: the audit itself never writes)."""
     out = subprocess.run(
-        ["psql", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(server.port), "-U",
-         server.user, "-d", server.database, "-q", "-c", sql],
+        [
+            "psql",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(server.port),
+            "-U",
+            server.user,
+            "-d",
+            server.database,
+            "-q",
+            "-c",
+            sql,
+        ],
         env={**os.environ, "PGPASSWORD": server.password},
         capture_output=True,
         text=True,
@@ -128,8 +163,15 @@ def psql(server: Server, sql: str) -> str:
 
 def stop(server: Server) -> None:
     subprocess.run(
-        [*server.run_as, str(server.bin_dir / "pg_ctl"), "-D", str(server.folder / "data"),
-         "-m", "immediate", "stop"],
+        [
+            *server.run_as,
+            str(server.bin_dir / "pg_ctl"),
+            "-D",
+            str(server.folder / "data"),
+            "-m",
+            "immediate",
+            "stop",
+        ],
         capture_output=True,
     )
     shutil.rmtree(server.folder, ignore_errors=True)

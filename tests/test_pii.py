@@ -113,3 +113,47 @@ def test_column_scan_pushes_down_and_finds_planted_columns_only(dataset_dir, tru
     assert {k: v["values"] for k, v in body.items()} == planted
     assert all(v["exact"] for v in body.values())
     assert "example-mail.com" not in str(body)
+
+
+def _mixed_column(rows: int = 6000) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Free text where a known share of rows holds an e-mail address or an order number that
+    looks like a phone number but is not one (the validator must reject it)."""
+    notes = []
+    truth = {"email": 0}
+    for i in range(rows):
+        if i % 3 == 0:
+            notes.append(f"reply to user{i}@example.org please")
+            truth["email"] += 1
+        elif i % 3 == 1:
+            notes.append(f"order 1000{i:05d}77 shipped")  # candidate, not a valid phone
+        else:
+            notes.append("no details")
+    return pd.DataFrame({"note": notes}), truth
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "sqlite"])
+def test_sampled_scan_estimates_counts_in_engines_with_and_without_hash(engine, tmp_path):
+    """Many distinct candidates: a sample is validated and scaled up. DuckDB samples by hash
+    bucket; SQLite has no hash function, so every k-th value is taken instead."""
+    import sqlite3
+
+    import ibis
+
+    from pilot2prod.audit.pii import scan_column
+
+    frame, truth = _mixed_column()
+    if engine == "duckdb":
+        table = ibis.memtable(frame)
+    else:
+        with sqlite3.connect(tmp_path / "notes.sqlite") as lite:
+            frame.to_sql("notes", lite, index=False)
+        table = ibis.sqlite.connect(tmp_path / "notes.sqlite").table("notes")
+    found = scan_column(table, "note", sample_size=200)
+    assert set(found) == {"email"}
+    email = found["email"]
+    assert not email["exact"] and email["candidates"] == 4000
+    assert 0.4 < email["validated_share"] < 0.6  # half the candidates are order numbers
+    assert abs(email["values"] - truth["email"]) / truth["email"] < 0.15
+    assert all("@" in s and "user" not in s for s in email["masked_samples"])
+    exact = scan_column(table, "note", sample_size=5000)  # every candidate fits: exact
+    assert exact["email"]["exact"] and exact["email"]["values"] == truth["email"]

@@ -67,8 +67,10 @@ def key_coverage(
 ) -> KeyCoverage:
     """Rows of ``child`` whose key has no match in ``parent`` (orphan foreign keys).
 
-    Computed as an anti-join in the engine when both tables live in the same backend;
-    otherwise the parent's distinct keys are brought to the child's engine."""
+    Computed as an anti-join in the engine when both tables live in the same backend.
+    Otherwise each engine sends its distinct keys (the child's with their row counts) and
+    they are matched here: sources are opened read-only, so neither side can receive a
+    temporary table from the other."""
     c = child.filter(child[child_key].notnull())
     keys = parent.select(_k=parent[parent_key].cast("string")).distinct()
     try:
@@ -76,7 +78,10 @@ def key_coverage(
     except Exception:  # noqa: BLE001 - memtables have no backend until executed
         same = False
     if not same:
-        keys = ibis.memtable(keys.execute())
+        counts = c.group_by(_k=c[child_key].cast("string")).aggregate(n=ibis._.count()).execute()
+        known = set(keys.execute()["_k"].dropna())
+        orphans = counts[~counts["_k"].isin(known)]
+        return KeyCoverage(int(counts["n"].sum()), int(orphans["n"].sum()), len(orphans))
     orphans = c.anti_join(keys, c[child_key].cast("string") == keys._k)
     row = orphans.aggregate(rows=orphans.count(), keys=orphans[child_key].nunique()).execute()
     total = int(c.count().execute())

@@ -319,13 +319,32 @@ def estate_connection(memory_limit: str = DUCKDB_MEMORY_LIMIT) -> ibis.BaseBacke
     return con
 
 
+def connect_read_only(url: str) -> ibis.BaseBackend:
+    """An Ibis connection to a database URL whose session cannot write: PostgreSQL and MySQL
+    sessions are set to read-only transactions, DuckDB files open read-only, SQLite
+    connections refuse writes."""
+    scheme = urlsplit(url).scheme.split("+")[0].lower()
+    if scheme == "duckdb":
+        path = url.split("://", 1)[1]
+        return ibis.duckdb.connect(path or ":memory:", read_only=bool(path))
+    backend = ibis.connect(url)
+    if backend.name == "postgres":
+        with backend.begin() as cursor:
+            cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    elif backend.name == "mysql":
+        backend.raw_sql("SET SESSION TRANSACTION READ ONLY")
+    elif backend.name == "sqlite":
+        backend.raw_sql("PRAGMA query_only = ON")
+    return backend
+
+
 def open_source(spec: SourceSpec, con=None) -> list[OpenedSource] | SourceFailure:  # noqa: ANN001
     """Open one source (a workbook opens one table per sheet), read-only."""
     con = con if con is not None else estate_connection()
     start = time.perf_counter()
     try:
         if spec.kind == "database":
-            backend = ibis.connect(expand_env(spec.location))
+            backend = connect_read_only(expand_env(spec.location))
             if not spec.table:
                 raise ParameterError("a database source needs 'table' in the inventory")
             table = backend.table(spec.table)
@@ -337,6 +356,7 @@ def open_source(spec: SourceSpec, con=None) -> list[OpenedSource] | SourceFailur
         size = Path(spec.location).stat().st_size
         if spec.kind == "sqlite":
             backend = ibis.sqlite.connect(spec.location, type_map=None)
+            backend.raw_sql("PRAGMA query_only = ON")  # the audit reads, never writes
             names = [spec.table] if spec.table else backend.list_tables()
             if not names:
                 return SourceFailure(spec, "the SQLite database has no tables")
