@@ -48,6 +48,8 @@ FILE_KINDS = {
 }
 #: Memory DuckDB may use before it spills loaded files to disk.
 DUCKDB_MEMORY_LIMIT = "1GB"
+#: Files a Spark source may name as its ``table`` (anything else is a catalog table).
+SPARK_FILE_SUFFIXES = (".parquet", ".csv", ".tsv", ".json", ".jsonl", ".ndjson")
 _DUCKDB_ENCODING = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "utf-16": "utf-16", "cp1252": "latin-1"}
 
 
@@ -165,7 +167,10 @@ def discover(target: str) -> list[SourceSpec]:
 
 def read_inventory(path: Path) -> list[SourceSpec]:
     """An inventory: ``sources:`` with name, location (relative to the file), owner, system,
-    access, refresh_days, privacy_notes and (databases) table."""
+    access, refresh_days, privacy_notes and (databases) table.
+
+    ``kind: spark`` audits with Apache Spark: the location is the Spark master (``local[2]``,
+    ``spark://host:7077``) and ``table`` a catalog table or a Parquet, CSV or JSON path."""
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     entries = data.get("sources") if isinstance(data, dict) else None
     if not isinstance(entries, list):
@@ -180,7 +185,12 @@ def read_inventory(path: Path) -> list[SourceSpec]:
                 "environment variable and write ${NAME} in the location instead."
             )
         location = str(entry["location"])
-        if "://" not in location and not Path(location).is_absolute():
+        spark = entry.get("kind") == "spark"  # location is a Spark master: local[2], spark://
+        table = str(entry.get("table", ""))
+        is_path = "/" in table or Path(table).suffix.lower() in SPARK_FILE_SUFFIXES
+        if spark and is_path and not Path(table).is_absolute():
+            table = str((path.parent / table).resolve())  # a file Spark reads
+        if not spark and "://" not in location and not Path(location).is_absolute():
             location = str((path.parent / location).resolve())
         name = str(entry.get("name") or Path(location).name)
         common = dict(
@@ -189,7 +199,7 @@ def read_inventory(path: Path) -> list[SourceSpec]:
             access=str(entry.get("access", "")),
             refresh_days=entry.get("refresh_days"),
             privacy_notes=str(entry.get("privacy_notes", "")),
-            table=str(entry.get("table", "")),
+            table=table,
             key=entry["key"] if isinstance(entry.get("key"), str) else "",
             sheet_keys=tuple(entry["key"].items()) if isinstance(entry.get("key"), dict) else (),
             freshness_column=(
@@ -201,8 +211,10 @@ def read_inventory(path: Path) -> list[SourceSpec]:
                 (r["column"], r["source"], r["key"]) for r in entry.get("references", ())
             ),
         )
-        is_folder = "://" not in location and (
-            Path(location).is_dir() or any(c in location for c in "*?[")
+        is_folder = (
+            not spark
+            and "://" not in location
+            and (Path(location).is_dir() or any(c in location for c in "*?["))
         )
         if is_folder:  # a folder (or glob) of files, e.g. monthly exports: one source per file
             for found in discover(location):
@@ -338,6 +350,39 @@ def connect_read_only(url: str) -> ibis.BaseBackend:
     return backend
 
 
+def spark_backend(master: str) -> ibis.BaseBackend:
+    """Ibis on a Spark session for ``master`` (``local[2]``, ``spark://host:7077``, ``yarn``).
+    An active session in this process is reused: starting a JVM takes seconds."""
+    from pyspark.sql import SparkSession  # optional: only Spark sources need it
+
+    if master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no network lookup on a laptop
+    session = (
+        SparkSession.builder.master(master)
+        .appName("pilot2prod-audit")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    return ibis.pyspark.connect(session)
+
+
+def _open_spark(spec: SourceSpec) -> ibis.Table:
+    """A table in Spark's catalog, or a Parquet, CSV or JSON path that Spark reads itself."""
+    if not spec.table:
+        raise ParameterError("a Spark source needs 'table' (a catalog table or a file path)")
+    backend = spark_backend(spec.location)
+    suffix = Path(spec.table).suffix.lower()
+    if suffix == ".parquet" or (suffix == "" and Path(spec.table).is_dir()):
+        return backend.read_parquet(spec.table)
+    if suffix in (".csv", ".tsv"):
+        return backend.read_csv(spec.table, header=True, inferSchema=True)
+    if suffix in (".json", ".jsonl", ".ndjson"):
+        return backend.read_json(spec.table)
+    return backend.table(spec.table)
+
+
 def open_source(spec: SourceSpec, con=None) -> list[OpenedSource] | SourceFailure:  # noqa: ANN001
     """Open one source (a workbook opens one table per sheet), read-only."""
     con = con if con is not None else estate_connection()
@@ -350,6 +395,10 @@ def open_source(spec: SourceSpec, con=None) -> list[OpenedSource] | SourceFailur
             table = backend.table(spec.table)
             table.limit(1).execute()  # the table exists and can be read
             return [OpenedSource(spec, table, backend.name, None, time.perf_counter() - start)]
+        if spec.kind == "spark":
+            table = _open_spark(spec)
+            table.limit(1).execute()
+            return [OpenedSource(spec, table, "pyspark", None, time.perf_counter() - start)]
         problem = _check_file(spec)
         if problem:
             return SourceFailure(spec, problem)

@@ -117,7 +117,13 @@ def build_estate(folder: Path, crm_ids: set[str], seed: int = ESTATE_SEED) -> di
             "method": rng.choice(["card", "invoice"], size=n_pay, p=[0.7, 0.3]),
         }
     )
-    payments.to_parquet(folder / "payments.parquet", index=False)
+    # Microsecond timestamps: what Spark and most warehouses write and can read back.
+    payments.to_parquet(
+        folder / "payments.parquet",
+        index=False,
+        coerce_timestamps="us",
+        allow_truncated_timestamps=True,
+    )
     truth["payments"] = {
         "rows": n_pay,
         "far_out_amounts": 12,

@@ -1,0 +1,140 @@
+"""The same audit on Apache Spark (local mode, through Ibis's PySpark backend).
+
+One Spark session serves the whole module (starting the JVM takes seconds). The inventory lists
+the sample company's payments and ticket event log twice, once scanned by DuckDB and once by
+Spark: both engines must report the planted defects, and the same findings.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import yaml
+
+from pilot2prod.audit.run import run_audit
+from pilot2prod.audit.sources import read_inventory
+
+pytestmark = pytest.mark.slow
+NOW = pd.Timestamp("2026-11-02")
+
+
+@pytest.fixture(scope="module")
+def audited(dataset_dir, tmp_path_factory):
+    estate = dataset_dir / "estate"
+    common = {
+        "payments": {"owner": "Finance", "refresh_days": 1, "key": "payment_id"},
+        "events": {
+            "owner": "Support Operations",
+            "refresh_days": 1,
+            "key": "event_id",
+            "privacy_notes": "IP addresses kept 90 days.",
+        },
+    }
+    inventory = {
+        "sources": [
+            {
+                "name": "payments_duckdb",
+                "location": str(estate / "payments.parquet"),
+                **common["payments"],
+            },
+            {
+                "name": "payments_spark",
+                "kind": "spark",
+                "location": "local[2]",
+                "table": "payments.parquet",
+                **common["payments"],
+            },
+            {
+                "name": "events_duckdb",
+                "location": str(estate / "ticket_events.jsonl"),
+                **common["events"],
+            },
+            {
+                "name": "events_spark",
+                "kind": "spark",
+                "location": "local[2]",
+                "table": "ticket_events.jsonl",
+                **common["events"],
+            },
+            {
+                "name": "missing_spark",
+                "kind": "spark",
+                "location": "local[2]",
+                "table": "warehouse.no_such_table",
+                "owner": "Logistics",
+            },
+        ]
+    }
+    folder = tmp_path_factory.mktemp("spark")
+    path = folder / "inventory.yaml"
+    for entry in inventory["sources"]:
+        if entry.get("kind") == "spark" and entry["table"].endswith((".parquet", ".jsonl")):
+            entry["table"] = str(estate / entry["table"])
+    path.write_text(yaml.safe_dump(inventory, sort_keys=False))
+    try:
+        yield run_audit(str(path), NOW)
+    finally:
+        from pyspark.sql import SparkSession
+
+        session = SparkSession.getActiveSession()
+        if session is not None:
+            session.stop()
+
+
+def _messages(result, name: str) -> list[str]:
+    return sorted(f.message for f in result.audits[name].findings)
+
+
+def test_spark_sources_are_audited_by_spark(audited):
+    for name in ("payments_spark", "events_spark"):
+        assert audited.audits[name].details["backend"] == "pyspark"
+        assert audited.audits[name].rows
+
+
+def test_spark_finds_the_planted_defects(audited, truth):
+    planted = truth["estate"]
+    payments = audited.audits["payments_spark"]
+    amount = payments.validity.set_index("column").loc["amount_eur"]
+    assert amount["outliers"] >= planted["payments"]["far_out_amounts"]
+    assert set(payments.personal_data) == {"card_number"}
+    events = _messages(audited, "events_spark")
+    rows = planted["ticket_events"]
+    assert audited.audits["events_spark"].rows == rows["rows"]
+    assert f"{rows['exact_duplicate_rows']} rows repeat another row exactly." in events
+    assert any(f"{rows['duplicate_keys']} rows reuse a value" in m for m in events)
+    assert set(audited.audits["events_spark"].personal_data) == {"ip"}
+
+
+def _counts(personal_data: dict) -> dict:
+    return {
+        (column, kind): (found["candidates"], found["values"])
+        for column, kinds in personal_data.items()
+        for kind, found in kinds.items()
+    }
+
+
+def test_spark_and_duckdb_agree(audited):
+    for stem in ("payments", "events"):
+        spark, duck = audited.audits[f"{stem}_spark"], audited.audits[f"{stem}_duckdb"]
+        assert _messages(audited, f"{stem}_spark") == _messages(audited, f"{stem}_duckdb")
+        # Each engine hashes differently, so the masked samples differ; the counts may not.
+        assert _counts(spark.personal_data) == _counts(duck.personal_data)
+        columns = ["column", "nulls", "blanks", "placeholders", "missing"]
+        assert spark.profile[columns].equals(duck.profile[columns])
+
+
+def test_a_missing_spark_table_is_a_finding(audited):
+    (message,) = _messages(audited, "missing_spark")
+    assert "could not be read" in message and "no_such_table" in message
+
+
+def test_inventory_reads_a_spark_master_as_is(tmp_path):
+    path = tmp_path / "inventory.yaml"
+    path.write_text(
+        "sources:\n- name: lake\n  kind: spark\n  location: local[2]\n  table: data/x.parquet\n"
+        "- name: catalog\n  kind: spark\n  location: spark://h:7077\n  table: sales.orders\n"
+    )
+    lake, catalog = read_inventory(path)
+    assert lake.kind == "spark" and lake.location == "local[2]"
+    assert lake.table == str((tmp_path / "data" / "x.parquet").resolve())
+    assert (catalog.location, catalog.table) == ("spark://h:7077", "sales.orders")
