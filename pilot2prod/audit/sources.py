@@ -258,9 +258,18 @@ def _check_file(spec: SourceSpec) -> str | None:
     return None
 
 
-def _csv_reader(con, spec: SourceSpec, types: str) -> ibis.Table:  # noqa: ANN001
-    """A lazy DuckDB scan of a delimited file. ``types``: "sampled" lets DuckDB infer column
-    types from a sample, "full" from every row, "text" reads every value as text."""
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    delimiter: str
+    encoding: str
+
+
+def _csv_dialect(spec: SourceSpec) -> _Dialect:
+    """Encoding and delimiter, from the first 64 KiB of the file."""
     with open(spec.location, "rb") as fh:
         head = fh.read(64 * 1024)
     encoding = detect_encoding(head)
@@ -272,50 +281,63 @@ def _csv_reader(con, spec: SourceSpec, types: str) -> ibis.Table:  # noqa: ANN00
         if spec.location.lower().endswith(".tsv")
         else detect_delimiter(sample.lstrip("\ufeff")[:20000])
     )
-    options: dict[str, Any] = {"all_varchar": True} if types == "text" else {}
+    return _Dialect(delimiter, _DUCKDB_ENCODING[encoding])
+
+
+def _scan_call(spec: SourceSpec, dialect: _Dialect | None, types: str) -> str:
+    """DuckDB's table function that reads the file. ``types``: "sampled" lets DuckDB infer
+    column types from a sample, "full" from every row, "text" keeps every value as text."""
+    options = []
     if types == "full":
-        options["sample_size"] = -1
-    return con.read_csv(
-        spec.location,
-        delim=delimiter,
-        encoding=_DUCKDB_ENCODING[encoding],
-        header=True,
-        **options,
-    )
-
-
-def _load(con, reader, spec: SourceSpec) -> tuple[ibis.Table, Latency]:  # noqa: ANN001
-    """Copy a file into the estate's DuckDB database once, so that the audit's queries read
-    DuckDB's columnar storage instead of parsing the file again each time. Type inference on
-    a sample can meet a value that does not fit further down the file; then the types are
-    inferred from every row, and as a last resort every value is read as text."""
-    start = time.perf_counter()
-    view = reader(con, spec, "sampled")  # DuckDB reads the first rows to know the columns
-    first_row = time.perf_counter() - start
-    if header_looks_like_data(list(view.columns)):
-        raise ValueError("the first row holds data, not a header row")
-    name = f"source_{uuid.uuid4().hex[:12]}"
-    for types in ("full", "text"):
-        try:
-            table = con.create_table(name, view)
-            break
-        except duckdb.Error as exc:
-            if not isinstance(exc, duckdb.ConversionException | duckdb.InvalidInputException):
-                raise
-            view = reader(con, spec, types)
+        options.append("sample_size=-1")
+    if spec.kind == "csv":
+        assert dialect is not None
+        if types == "text":
+            options.append("all_varchar=true")
+        options += [
+            f"delim={_literal(dialect.delimiter)}",
+            f"encoding={_literal(dialect.encoding)}",
+            "header=true",
+        ]
+        function = "read_csv"
     else:
-        table = con.create_table(name, view)
+        fmt = "newline_delimited" if spec.kind == "jsonl" else "auto"
+        options.append(f"format={_literal(fmt)}")
+        if types == "text":
+            options += ["sample_size=-1", "maximum_depth=1"]  # nested values kept as JSON
+        function = "read_json"
+    return f"{function}({', '.join([_literal(spec.location), *options])})"
+
+
+def _load(con, spec: SourceSpec) -> tuple[ibis.Table, Latency]:  # noqa: ANN001
+    """Copy a CSV or JSON file into the estate's DuckDB database once, so that the audit's
+    queries read DuckDB's columnar storage instead of parsing the file again each time.
+
+    Type inference on a sample can meet a value that does not fit further down the file; then
+    the types are inferred from every row, and as a last resort every value is read as text.
+    Time to first row is the time to read the file's first rows and know its format."""
+    start = time.perf_counter()
+    if spec.kind == "csv":
+        dialect = _csv_dialect(spec)
+    else:
+        dialect = None
+        con.raw_sql(f"SELECT * FROM {_scan_call(spec, None, 'sampled')} LIMIT 1").fetchall()
+    first_row = time.perf_counter() - start
+    name = f"source_{uuid.uuid4().hex[:12]}"
+    for types in ("sampled", "full", "text"):
+        try:
+            con.raw_sql(
+                f'CREATE TABLE "{name}" AS SELECT * FROM {_scan_call(spec, dialect, types)}'
+            )
+            break
+        except (duckdb.ConversionException, duckdb.InvalidInputException):
+            if types == "text":
+                raise
+    table = con.table(name)
+    if header_looks_like_data(list(table.columns)):
+        con.drop_table(name)
+        raise ValueError("the first row holds data, not a header row")
     return table, Latency(first_row, time.perf_counter() - start)
-
-
-def _json_reader(con, spec: SourceSpec, types: str) -> ibis.Table:  # noqa: ANN001
-    options: dict[str, Any] = {"format": "newline_delimited" if spec.kind == "jsonl" else "auto"}
-    if types == "full":
-        options["sample_size"] = -1
-    elif types == "text":
-        options["sample_size"] = -1
-        options["maximum_depth"] = 1  # nested values kept as JSON text
-    return con.read_json(spec.location, **options)
 
 
 def estate_connection(memory_limit: str = DUCKDB_MEMORY_LIMIT) -> ibis.BaseBackend:
@@ -460,8 +482,7 @@ def open_source(spec: SourceSpec, con=None) -> list[OpenedSource] | SourceFailur
             return [OpenedSource(spec, table, "duckdb", size, time.perf_counter() - start)]
         if spec.kind not in ("csv", "json", "jsonl"):  # pragma: no cover - kinds are closed
             return SourceFailure(spec, f"unsupported kind {spec.kind}")
-        reader = _csv_reader if spec.kind == "csv" else _json_reader
-        table, latency = _load(con, reader, spec)
+        table, latency = _load(con, spec)
         return [
             OpenedSource(
                 spec,
