@@ -66,15 +66,20 @@ def peak_mib():
             return int(line.split()[1]) / 1024
 """
 
-SUMMARIZE = PEAK + """
+SUMMARIZE = (
+    PEAK
+    + """
 import duckdb, json, sys, time
 start = time.perf_counter()
 duckdb.sql(f"SUMMARIZE SELECT * FROM read_csv('{sys.argv[1]}')").fetchall()
 elapsed = time.perf_counter() - start
 print(json.dumps({"seconds": elapsed, "peak_mib": peak_mib()}))
 """
+)
 
-AUDIT = PEAK + """
+AUDIT = (
+    PEAK
+    + """
 import json, sys, time
 import pandas as pd
 from pilot2prod.audit.scorecard import audit_source
@@ -88,11 +93,13 @@ print(json.dumps({"seconds": elapsed, "load_seconds": loaded - start,
                   "peak_mib": peak_mib(), "findings": len(audit.findings), "rows": audit.rows,
                   "personal_data": sorted(audit.personal_data)}))
 """
+)
 
 
 def run(code: str, path: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -103,21 +110,37 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "big.csv"
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.sql(sys.argv[1])",
-                        GENERATE.format(rows=args.rows, path=path)], check=True)
-        print(f"generated {args.rows:,} rows (+1 % duplicates), "
-              f"{path.stat().st_size / 2**20:.0f} MiB in {time.perf_counter() - start:.1f} s")
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import duckdb, sys; duckdb.execute('SET enable_progress_bar = false'); "
+                "duckdb.sql(sys.argv[1])",
+                GENERATE.format(rows=args.rows, path=path),
+            ],
+            check=True,
+        )
+        print(
+            f"generated {args.rows:,} rows (+1 % duplicates), "
+            f"{path.stat().st_size / 2**20:.0f} MiB in {time.perf_counter() - start:.1f} s"
+        )
         reference = run(SUMMARIZE, path)
         audit = run(AUDIT, path)
     ratio = audit["seconds"] / reference["seconds"]
-    print(f"reference: DuckDB SUMMARIZE   {reference['seconds']:.2f} s, "
-          f"peak {reference['peak_mib']:.0f} MiB")
-    print(f"full audit ({audit['findings']} findings, personal data in "
-          f"{', '.join(audit['personal_data'])}) {audit['seconds']:.2f} s "
-          f"(loading the file into DuckDB {audit['load_seconds']:.2f} s), "
-          f"peak {audit['peak_mib']:.0f} MiB")
-    print(f"ratio audit / SUMMARIZE: {ratio:.1f}x (target 2x); peak memory target "
-          f"{'1 GiB' if args.rows <= 1_000_000 else '2 GiB'}")
+    print(
+        f"reference: DuckDB SUMMARIZE   {reference['seconds']:.2f} s, "
+        f"peak {reference['peak_mib']:.0f} MiB"
+    )
+    print(
+        f"full audit ({audit['findings']} findings, personal data in "
+        f"{', '.join(audit['personal_data'])}) {audit['seconds']:.2f} s "
+        f"(loading the file into DuckDB {audit['load_seconds']:.2f} s), "
+        f"peak {audit['peak_mib']:.0f} MiB"
+    )
+    print(
+        f"ratio audit / SUMMARIZE: {ratio:.1f}x (target 2x); peak memory target "
+        f"{'1 GiB' if args.rows <= 1_000_000 else '2 GiB'}"
+    )
 
 
 if __name__ == "__main__":

@@ -43,14 +43,20 @@ def main() -> None:
     parser.add_argument("--text-column", default="text")
     parser.add_argument("--label-column", default="label")
     args = parser.parse_args()
-    params = TriageParameters.from_values({"kb_path": "", "gold_path": "", "n_bootstrap": 300},
-                                          cwd=ROOT)
+    params = TriageParameters.from_values(
+        {"kb_path": "", "gold_path": "", "n_bootstrap": 300}, cwd=ROOT
+    )
     if args.train and args.test:
         examples, split = pair(args.train, args.test, args.text_column, args.label_column)
         name = f"{Path(args.train).parent.name or 'pair'} (given split)"
     else:
-        examples = load_examples(str(ROOT / "datasets/acme/tickets.csv"), ["subject", "body"],
-                                 "category", "created_at", id_column="ticket_id")
+        examples = load_examples(
+            str(ROOT / "datasets/acme/tickets.csv"),
+            ["subject", "body"],
+            "category",
+            "created_at",
+            id_column="ticket_id",
+        )
         split = split_examples(examples, 0.2, 0)
         name = "sample company (time split)"
 
@@ -63,18 +69,34 @@ def main() -> None:
     ladder_seconds = time.perf_counter() - start
 
     summary = result.summary()
-    print(f"Ladder on {name}: {len(split.train):,} train, {len(split.test):,} test, "
-          f"{split.train['label'].nunique()} classes")
-    print(summary[["approach", "accuracy", "macro-F1", "p50 ms", "p95 ms", "train s",
-                   "coverage at target"]].to_string(index=False, float_format=lambda v:
-                                                     f"{v:.3f}"))
+    print(
+        f"Ladder on {name}: {len(split.train):,} train, {len(split.test):,} test, "
+        f"{split.train['label'].nunique()} classes"
+    )
+    print(
+        summary[
+            [
+                "approach",
+                "accuracy",
+                "macro-F1",
+                "p50 ms",
+                "p95 ms",
+                "train s",
+                "coverage at target",
+            ]
+        ].to_string(index=False, float_format=lambda v: f"{v:.3f}")
+    )
     tfidf = result.rung("TF-IDF + linear")
     print()
     print(f"reference: one TF-IDF vectorisation of the training texts: {reference:.2f} s")
-    print(f"whole ladder (no LLM, no learning curves): {ladder_seconds:.1f} s "
-          f"= {ladder_seconds / reference:.1f}x the reference (target for the sample: 60 s)")
-    print(f"TF-IDF classifier p95 latency per ticket: {tfidf.speed.p95_ms:.2f} ms "
-          f"(target 5 ms; {tfidf.speed.p95_ms / 5.0:.2f} of the target)")
+    print(
+        f"whole ladder (no LLM, no learning curves): {ladder_seconds:.1f} s "
+        f"= {ladder_seconds / reference:.1f}x the reference (target for the sample: 60 s)"
+    )
+    print(
+        f"TF-IDF classifier p95 latency per ticket: {tfidf.speed.p95_ms:.2f} ms "
+        f"(target 5 ms; {tfidf.speed.p95_ms / 5.0:.2f} of the target)"
+    )
     print(f"TF-IDF test accuracy: {tfidf.quality['accuracy'].estimate:.3f}")
     np.set_printoptions(precision=3)
 

@@ -1,0 +1,111 @@
+"""The one-scan-per-table query plan: its counts equal the row-by-row truth."""
+
+from __future__ import annotations
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from pilot2prod.audit.scan import DATE_SHAPES, NUMBER, TYPED_SHAPE, scan_table
+
+
+def _planted(rows: int = 3000, seed: int = 7) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    status = rng.choice(["open", "closed", "N/A", "", "0", "unknown"], size=rows)
+    status = pd.Series(status, dtype="object")
+    status[rng.choice(rows, 100, replace=False)] = None
+    dates = [
+        ("2026-01-05", "05.01.2026", "01/05/2026", "January 5, 2026")[i % 4] for i in range(rows)
+    ]
+    amounts = [f"{x:.2f}" for x in rng.normal(100, 10, size=rows)]
+    for i in range(0, rows, 100):
+        amounts[i] = "n/a"
+    when = pd.Series(pd.date_range("2026-01-01", periods=rows, freq="h"))
+    when[:25] = pd.Timestamp("1900-01-01")
+    return pd.DataFrame(
+        {
+            "status": status,
+            "date_text": dates,
+            "amount_text": amounts,
+            "when": when,
+            "phone_number": np.full(rows, 4930123456789, dtype="int64"),
+            "score": rng.integers(1, 6, size=rows),
+        }
+    )
+
+
+def test_text_counts_match_the_rows():
+    frame = _planted()
+    scan = scan_table(ibis.memtable(frame))
+    assert scan.rows == len(frame)
+    status = scan.columns["status"]
+    values = frame["status"]
+    assert status.kind == "text"
+    assert status.nulls == values.isna().sum()
+    assert status.blanks == (values == "").sum()
+    assert status.placeholders == values.isin(["N/A", "unknown"]).sum()
+    assert status.zeros == (values == "0").sum()
+    assert status.distinct == values.dropna().nunique()
+    shapes = scan.columns["date_text"].date_shapes
+    assert shapes == {name: 750 for name in DATE_SHAPES}
+    amount = scan.columns["amount_text"]
+    assert amount.numbers == len(frame) - 30 and amount.placeholders == 30
+    assert amount.q1 is not None and 85 < amount.q1 < amount.q3 < 115
+
+
+def test_the_guard_expression_changes_no_count():
+    """Every value the five specific patterns accept, the combined guard accepts too."""
+    import re
+
+    samples = [
+        "12",
+        "-3.5",
+        "1,234.50",
+        "1.234,5",
+        "2026-01-05",
+        "2026-01-05 10:00:01",
+        "5.1.2026",
+        "01/05/2026",
+        "March 3, 2026",
+        "abc",
+        "12 apples",
+        "1e5",
+    ]
+    specific = [NUMBER, *DATE_SHAPES.values()]
+    for value in samples:
+        expected = any(re.search(p, value) for p in specific)
+        assert bool(re.search(TYPED_SHAPE, value)) == expected, value
+
+
+def test_typed_columns_sentinel_dates_and_long_integers():
+    frame = _planted()
+    scan = scan_table(ibis.memtable(frame))
+    when = scan.columns["when"]
+    assert when.kind == "temporal" and when.placeholders == 25
+    assert pd.Timestamp(when.newest) == frame["when"].max()
+    phone = scan.columns["phone_number"]
+    assert phone.kind == "number" and phone.pii_candidates == len(frame)
+    score = scan.columns["score"]
+    assert score.pii_candidates == 0 and score.outliers == 0  # a 1-5 code has no outliers
+    assert score.distinct == 5  # HyperLogLog is exact at small counts
+
+
+def test_sampled_type_inference_that_breaks_late_falls_back(tmp_path):
+    """DuckDB infers types from the first rows; a text value much later must not stop the
+    load (the types are inferred again from every row)."""
+    from pilot2prod.audit.sources import discover, open_estate
+
+    rows = 60_000
+    values = [str(i) for i in range(rows)]
+    values[50_000] = "N/A"
+    path = tmp_path / "late.csv"
+    pd.DataFrame({"id": range(rows), "count": values}).to_csv(path, index=False)
+    estate = open_estate(discover(str(path)))
+    assert not estate.failed
+    table = estate.opened[0].table
+    scan = scan_table(table)
+    assert scan.rows == rows
+    assert scan.columns["count"].placeholders == 1
+    assert scan.columns["count"].numbers == rows - 1
+    assert estate.opened[0].latency.full_scan_seconds > 0
+    assert path.read_text().count("N/A") == 1  # the file itself is untouched
