@@ -1,11 +1,14 @@
-"""Open every source of a data estate as an Ibis table, read-only, without loading it.
+"""Open every source of a data estate as an Ibis table, read-only, never through pandas.
 
-Files are scanned by DuckDB (CSV/TSV with delimiter and encoding detection, Parquet, JSON and
-JSON Lines); Excel workbooks are read sheet by sheet (DuckDB's Excel reader is an extension that
-cannot be downloaded here) and registered as in-memory tables; SQLite files and SQL databases
-are opened through Ibis's own backends, so the statistics are pushed down to the database and
-only aggregates come back. A source that cannot be opened becomes a :class:`SourceFailure`
-with a one-sentence reason; it never stops the audit of the others.
+Files go to DuckDB: CSV/TSV (delimiter and encoding detected) and JSON / JSON Lines are copied
+once into the estate's DuckDB database, so that the audit's queries read columnar storage
+instead of parsing the text again for each query (past the memory limit DuckDB spills to a
+temporary folder); Parquet is scanned in place. Excel workbooks are read sheet by sheet
+(DuckDB's Excel reader is an extension that cannot be downloaded here) and registered as
+in-memory tables. SQLite files, SQL databases (by URL) and Spark sources (``kind: spark``) are
+opened through Ibis's own backends in read-only sessions, so the statistics are pushed down to
+the engine and only aggregates come back. A source that cannot be opened becomes a
+:class:`SourceFailure` with a one-sentence reason; it never stops the audit of the others.
 """
 
 from __future__ import annotations
@@ -351,7 +354,10 @@ def estate_connection(memory_limit: str = DUCKDB_MEMORY_LIMIT) -> ibis.BaseBacke
         temp_directory=spill,
         preserve_insertion_order=False,
     )
-    con.raw_sql("SET enable_progress_bar = false")  # long loads would draw into notebooks
+    try:  # a terminal would show a bar for long loads; in Jupyter DuckDB draws none anyway
+        con.raw_sql("SET enable_progress_bar = false")
+    except duckdb.Error:  # Jupyter without ipywidgets refuses the setting: nothing to switch off
+        pass
     weakref.finalize(con, shutil.rmtree, spill, ignore_errors=True)
     return con
 
