@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -43,6 +44,28 @@ def detect_delimiter(sample: str) -> str:
         first = sample.splitlines()[0] if sample else ""
         counts = {d: first.count(d) for d in ",;\t|"}
         return max(counts, key=counts.get) if any(counts.values()) else ","
+
+
+@dataclass(frozen=True)
+class TextDialect:
+    """How a delimited text file is written, read from its first 64 KiB."""
+
+    encoding: str  # a Python codec name: utf-8, utf-8-sig, utf-16 or cp1252
+    delimiter: str
+    binary: bool  # NUL bytes in a file that is not UTF-16: not text at all
+
+
+def sniff_text(path: str | Path) -> TextDialect:
+    """Encoding and delimiter of a delimited text file (``.tsv`` is always tab-separated)."""
+    p = Path(path)
+    with open(p, "rb") as fh:
+        head = fh.read(64 * 1024)
+    encoding = detect_encoding(head)
+    binary = b"\x00" in head and encoding != "utf-16"
+    sample = head.decode("utf-8" if encoding == "utf-8-sig" else encoding, errors="replace")
+    sample = sample.lstrip("\ufeff")
+    delimiter = "\t" if p.suffix.lower() == ".tsv" else detect_delimiter(sample[:20000])
+    return TextDialect(encoding, delimiter, binary)
 
 
 def read_table(path: str | Path, parameter: str = "path", sheet: str | int = 0) -> pd.DataFrame:
@@ -94,22 +117,16 @@ def read_table(path: str | Path, parameter: str = "path", sheet: str | int = 0) 
 
 
 def _read_text(p: Path, parameter: str) -> pd.DataFrame:
-    with open(p, "rb") as fh:
-        head = fh.read(64 * 1024)
-    encoding = detect_encoding(head)
-    if b"\x00" in head and encoding != "utf-16":
+    dialect = sniff_text(p)
+    if dialect.binary:
         raise DataSourceError(
             f"{parameter}: '{p.name}' is not a text file (it contains binary bytes); "
             "export the table as CSV, Excel or Parquet."
         )
-    sample = head.decode(encoding if encoding != "utf-8-sig" else "utf-8", errors="replace")
-    if encoding == "utf-8-sig":
-        sample = sample.lstrip("\ufeff")
-    delimiter = "\t" if p.suffix.lower() == ".tsv" else detect_delimiter(sample[:20000])
     return pd.read_csv(
         p,
-        sep=delimiter,
-        encoding=encoding,
+        sep=dialect.delimiter,
+        encoding=dialect.encoding,
         dtype=str,
         keep_default_na=False,
         na_values=[""],

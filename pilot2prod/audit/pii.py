@@ -19,6 +19,8 @@ import ibis
 import ibis.common.exceptions as ibis_errors
 import phonenumbers
 
+from pilot2prod.privacy import mask_value
+
 KINDS = ("email", "phone", "payment_card", "iban", "us_ssn", "ip_address")
 
 _EMAIL = re.compile(
@@ -133,9 +135,7 @@ class Finding:
 def mask(kind: str, value: str) -> str:
     """A masked form that shows the format, never enough to recover the value."""
     if kind == "email":
-        user, _, domain = value.partition("@")
-        host, _, tld = domain.rpartition(".")
-        return f"{user[:1]}***@{host[:1]}***.{tld}"
+        return mask_value(value)  # j***@e***.com
     digits = re.sub(r"\D", "", value)
     if kind == "phone":
         prefix = "+" if value.strip().startswith("+") else ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 
-from pilot2prod.audit.scan import TableScan, scan_table
+from pilot2prod.audit.scan import MOSTLY, TableScan, scan_table
 
 
 def profile_from_scan(scan: TableScan) -> pd.DataFrame:
@@ -23,8 +23,7 @@ def profile_from_scan(scan: TableScan) -> pd.DataFrame:
     out = []
     for c in scan.columns.values():
         placeholders = c.placeholders
-        filled = rows - c.nulls - c.blanks
-        if c.kind == "text" and not (filled and c.numbers / filled >= 0.95):
+        if c.kind == "text" and scan.number_share(c) < MOSTLY:
             placeholders += c.zeros
         missing = c.nulls + c.blanks + placeholders
         out.append(

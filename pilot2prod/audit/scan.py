@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 import ibis
 import ibis.expr.types as ir
 
+from pilot2prod.audit.pii import CANDIDATE_PATTERN
+
 #: Values that mean "missing" although a field is filled in (compared trimmed, lower-case).
 PLACEHOLDERS = (
     "n/a",
@@ -59,6 +61,8 @@ TYPED_SHAPE = "|".join(
     for pattern in (NUMBER, *DATE_SHAPES.values())
 ).join(("^(", ")$"))
 PLACEHOLDER_MAX_LENGTH = max(len(p) for p in PLACEHOLDERS)
+#: A column whose values are this share of one type holds that type (the rest are errors).
+MOSTLY = 0.95
 #: Integers this large can hold a phone or card number written without separators.
 PII_INTEGER_MIN = 10**7
 
@@ -90,6 +94,15 @@ class ColumnScan:
 class TableScan:
     rows: int
     columns: dict[str, ColumnScan]
+
+    def present(self, column: ColumnScan) -> int:
+        """Rows where ``column`` holds something: not null and not blank."""
+        return self.rows - column.nulls - column.blanks
+
+    def number_share(self, column: ColumnScan) -> float:
+        """Share of the present values of a text column that are number-shaped."""
+        present = self.present(column)
+        return column.numbers / present if present else 0.0
 
 
 def storage_kind(dtype) -> str:  # noqa: ANN001 - an ibis DataType
@@ -127,10 +140,11 @@ def _float(value) -> float | None:  # noqa: ANN001
 
 
 def _typed_aggregate(table: ir.Table, scans: dict[str, ColumnScan]) -> int:
-    """Row count, and nulls and distinct values of every column not stored as text."""
+    """Row count, and nulls and distinct values of every typed column (numbers, timestamps,
+    booleans); text and other columns are counted by :func:`_text_aggregates`."""
     aggregates: dict[str, ir.Value] = {"rows": table.count()}
     for i, scan in enumerate(scans.values()):
-        if scan.kind == "text":
+        if scan.kind in ("text", "other"):
             continue
         column = table[scan.name]
         aggregates[f"c{i}_nulls"] = column.isnull().sum()
@@ -149,7 +163,7 @@ def _typed_aggregate(table: ir.Table, scans: dict[str, ColumnScan]) -> int:
             aggregates[f"c{i}_placeholders"] = day.isin(PLACEHOLDER_DATES).sum()
     row = table.aggregate(**aggregates).execute().iloc[0]
     for i, scan in enumerate(scans.values()):
-        if scan.kind == "text":
+        if scan.kind in ("text", "other"):
             continue
         scan.nulls = _int(row[f"c{i}_nulls"])
         scan.distinct = _int(row.get(f"c{i}_distinct"))
@@ -167,7 +181,7 @@ def _only_if(guard: ir.BooleanValue, test: ir.BooleanValue) -> ir.BooleanValue:
     return guard.ifelse(test, False)
 
 
-def _text_counts(table: ir.Table, name: str, pii_pattern: str) -> ir.Table:
+def _text_counts(table: ir.Table, name: str) -> ir.Table:
     """One row of counts for one text column, computed over its distinct values weighted by
     frequency.
 
@@ -190,18 +204,18 @@ def _text_counts(table: ir.Table, name: str, pii_pattern: str) -> ir.Table:
         "zeros": n.sum(where=text == ZERO),
         "numbers": n.sum(where=_only_if(shaped, text.re_search(NUMBER))),
         "distinct": value.notnull().sum(),
-        "pii": n.sum(where=value.re_search(pii_pattern)),
+        "pii": n.sum(where=value.re_search(CANDIDATE_PATTERN)),
     }
     for i, pattern in enumerate(DATE_SHAPES.values()):
         aggregates[f"d{i}"] = n.sum(where=_only_if(shaped, text.re_search(pattern)))
     return values.aggregate(**aggregates)
 
 
-def _text_aggregates(table: ir.Table, scans: list[ColumnScan], pii_pattern: str) -> None:
+def _text_aggregates(table: ir.Table, scans: list[ColumnScan]) -> None:
     """:func:`_text_counts` of every text column, sent to the engine as one query."""
     if not scans:
         return
-    frame = ibis.union(*(_text_counts(table, s.name, pii_pattern) for s in scans)).execute()
+    frame = ibis.union(*(_text_counts(table, s.name) for s in scans)).execute()
     by_name = {s.name: s for s in scans}
     for row in frame.to_dict("records"):
         scan = by_name[row["column"]]
@@ -214,12 +228,12 @@ def _text_aggregates(table: ir.Table, scans: list[ColumnScan], pii_pattern: str)
         }
 
 
-def _pii_in_integers(table: ir.Table, scans: list[ColumnScan], pii_pattern: str) -> None:
+def _pii_in_integers(table: ir.Table, scans: list[ColumnScan]) -> None:
     """Long integers (a phone or card number stored as a number) are scanned as text too."""
     if not scans:
         return
     aggregates = {
-        f"c{i}": table[s.name].cast("string").re_search(pii_pattern).sum()
+        f"c{i}": table[s.name].cast("string").re_search(CANDIDATE_PATTERN).sum()
         for i, s in enumerate(scans)
     }
     row = table.aggregate(**aggregates).execute().iloc[0]
@@ -267,17 +281,13 @@ def _quartiles(table: ir.Table, scans: list[ColumnScan], tukey_k: float) -> None
 
 def scan_table(table: ir.Table, tukey_k: float = 3.0) -> TableScan:
     """All single-column counts of ``table``; see the module docstring for the query plan."""
-    from pilot2prod.audit.pii import CANDIDATE_PATTERN
-
     scans = {
         name: ColumnScan(name, str(dtype), storage_kind(dtype))
         for name, dtype in table.schema().items()
     }
     rows = _typed_aggregate(table, scans)
     # Lists, structs and JSON ("other") are profiled as their text form.
-    _text_aggregates(
-        table, [s for s in scans.values() if s.kind in ("text", "other")], CANDIDATE_PATTERN
-    )
+    _text_aggregates(table, [s for s in scans.values() if s.kind in ("text", "other")])
     long_integers = [
         s
         for s in scans.values()
@@ -286,13 +296,12 @@ def scan_table(table: ir.Table, tukey_k: float = 3.0) -> TableScan:
         and s.maximum is not None
         and s.maximum >= PII_INTEGER_MIN
     ]
-    _pii_in_integers(table, long_integers, CANDIDATE_PATTERN)
-    present = {s.name: rows - s.nulls - s.blanks for s in scans.values()}
+    _pii_in_integers(table, long_integers)
+    scan = TableScan(rows, scans)
     number_columns = [
         s
         for s in scans.values()
-        if s.kind == "number"
-        or (s.kind == "text" and present[s.name] and s.numbers / present[s.name] >= 0.95)
+        if s.kind == "number" or (s.kind == "text" and scan.number_share(s) >= MOSTLY)
     ]
     _quartiles(table, number_columns, tukey_k)
-    return TableScan(rows, scans)
+    return scan

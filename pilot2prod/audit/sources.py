@@ -33,7 +33,7 @@ import yaml
 
 from pilot2prod.audit.relations import Latency
 from pilot2prod.errors import ParameterError
-from pilot2prod.sources import detect_delimiter, detect_encoding
+from pilot2prod.sources import TextDialect, sniff_text
 
 FILE_KINDS = {
     ".csv": "csv",
@@ -265,29 +265,14 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-@dataclass(frozen=True)
-class _Dialect:
-    delimiter: str
-    encoding: str
-
-
-def _csv_dialect(spec: SourceSpec) -> _Dialect:
-    """Encoding and delimiter, from the first 64 KiB of the file."""
-    with open(spec.location, "rb") as fh:
-        head = fh.read(64 * 1024)
-    encoding = detect_encoding(head)
-    if b"\x00" in head and encoding != "utf-16":
+def _csv_dialect(spec: SourceSpec) -> TextDialect:
+    dialect = sniff_text(spec.location)
+    if dialect.binary:
         raise ValueError("the file holds binary bytes, not delimited text")
-    sample = head.decode("utf-16" if encoding == "utf-16" else "utf-8", errors="replace")
-    delimiter = (
-        "\t"
-        if spec.location.lower().endswith(".tsv")
-        else detect_delimiter(sample.lstrip("\ufeff")[:20000])
-    )
-    return _Dialect(delimiter, _DUCKDB_ENCODING[encoding])
+    return dialect
 
 
-def _scan_call(spec: SourceSpec, dialect: _Dialect | None, types: str) -> str:
+def _scan_call(spec: SourceSpec, dialect: TextDialect | None, types: str) -> str:
     """DuckDB's table function that reads the file. ``types``: "sampled" lets DuckDB infer
     column types from a sample, "full" from every row, "text" keeps every value as text."""
     options = []
@@ -299,7 +284,7 @@ def _scan_call(spec: SourceSpec, dialect: _Dialect | None, types: str) -> str:
             options.append("all_varchar=true")
         options += [
             f"delim={_literal(dialect.delimiter)}",
-            f"encoding={_literal(dialect.encoding)}",
+            f"encoding={_literal(_DUCKDB_ENCODING[dialect.encoding])}",
             "header=true",
         ]
         function = "read_csv"

@@ -14,7 +14,7 @@ import ibis
 import pandas as pd
 
 from pilot2prod.audit.relations import iso_time
-from pilot2prod.audit.scan import ColumnScan, TableScan, scan_table
+from pilot2prod.audit.scan import MOSTLY, ColumnScan, TableScan, scan_table
 
 TUKEY_K = 3.0
 
@@ -54,18 +54,18 @@ def validity_from_scan(scan: TableScan, declared_types: bool) -> pd.DataFrame:
 
 
 def _column_validity(scan: TableScan, c: ColumnScan, declared_types: bool) -> ColumnValidity:
-    non_missing = scan.rows - c.nulls - (c.blanks if c.kind in ("text", "other") else 0)
+    non_missing = scan.present(c)
     if c.kind in ("text", "other"):
-        numeric_share = c.numbers / non_missing if non_missing else 0.0
+        numeric_share = scan.number_share(c)
         date_share = sum(c.date_shapes.values()) / non_missing if non_missing else 0.0
     else:
         numeric_share = 1.0 if c.kind == "number" and non_missing else 0.0
         date_share = 1.0 if c.kind == "temporal" and non_missing else 0.0
     if non_missing == 0:
         inferred = "empty"
-    elif numeric_share >= 0.95:
+    elif numeric_share >= MOSTLY:
         inferred = "number"
-    elif date_share >= 0.95:
+    elif date_share >= MOSTLY:
         inferred = "date"
     elif c.kind == "boolean":
         inferred = "boolean"
@@ -82,7 +82,7 @@ def _column_validity(scan: TableScan, c: ColumnScan, declared_types: bool) -> Co
         numeric_share=numeric_share,
         date_share=date_share,
         date_formats=dict(c.date_shapes) if c.kind == "text" else {},
-        mixed_types=non_missing > 0 and 0.05 <= typed_share < 0.95,
+        mixed_types=non_missing > 0 and 1 - MOSTLY <= typed_share < MOSTLY,
         numbers_as_text=declared_types and c.kind == "text" and inferred == "number",
         minimum=c.minimum if inferred == "number" else None,
         maximum=c.maximum if inferred == "number" else None,
@@ -110,8 +110,8 @@ def validity_table(table: ibis.Table, declared_types: bool | None = None) -> pd.
 
 def column_validity(table: ibis.Table, column: str) -> ColumnValidity:
     """The validity of one column (scans only that column)."""
-    row = validity_table(table.select(column), table_is_typed(table)).iloc[0]
-    return ColumnValidity(**row.to_dict())
+    scan = scan_table(table.select(column), TUKEY_K)
+    return _column_validity(scan, scan.columns[column], table_is_typed(table))
 
 
 def consistency_violations(table: ibis.Table, earlier: str, later: str) -> int:
