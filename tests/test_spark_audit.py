@@ -123,6 +123,17 @@ def test_spark_and_duckdb_agree(audited):
         assert spark.profile[columns].equals(duck.profile[columns])
 
 
+def test_spark_reads_a_tab_separated_file(audited, tmp_path):
+    """Runs after the module's audit, in the same Spark session."""
+    from pilot2prod.audit.sources import SourceSpec, open_source
+
+    path = tmp_path / "regions.tsv"
+    path.write_text("region\tmanager\nnorth\tAda\nsouth\tGrace\n")
+    (opened,) = open_source(SourceSpec("regions", "local[2]", "spark", table=str(path)))
+    assert opened.table.columns == ("region", "manager")
+    assert int(opened.table.count().execute()) == 2
+
+
 def test_a_missing_spark_table_is_a_finding(audited):
     (message,) = _messages(audited, "missing_spark")
     assert "could not be read" in message and "no_such_table" in message

@@ -393,7 +393,8 @@ def _open_spark(spec: SourceSpec) -> ibis.Table:
     if suffix == ".parquet" or (suffix == "" and Path(spec.table).is_dir()):
         return backend.read_parquet(spec.table)
     if suffix in (".csv", ".tsv"):
-        return backend.read_csv(spec.table, header=True, inferSchema=True)
+        separator = "\t" if suffix == ".tsv" else ","
+        return backend.read_csv(spec.table, header=True, inferSchema=True, sep=separator)
     if suffix in (".json", ".jsonl", ".ndjson"):
         return backend.read_json(spec.table)
     return backend.table(spec.table)
