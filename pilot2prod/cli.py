@@ -11,16 +11,19 @@ import sys
 from pathlib import Path
 
 from pilot2prod import __version__
+from pilot2prod.engagement import prepare_book, read_engagement, run_playbook
 from pilot2prod.errors import Pilot2ProdError
+from pilot2prod.paths import REPO_ROOT
 from pilot2prod.runner import (
     DEFAULT_TIMEOUT,
     available_notebooks,
     describe,
-    find_notebook,
     parse_assignments,
     read_parameter_file,
     run_notebook,
 )
+
+SAMPLE_ENGAGEMENT = REPO_ROOT / "engagements" / "acme.yaml"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -59,14 +62,24 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
     playbook = sub.add_parser(
-        "playbook", help="run every notebook in order (the sample company by default)"
+        "playbook", help="run an engagement's notebooks in order (the sample company by default)"
     )
     playbook.add_argument(
-        "-f", "--engagement", metavar="FILE", help="YAML file: notebook name -> its parameters"
+        "-f",
+        "--engagement",
+        metavar="FILE",
+        help="YAML file: notebook name -> its parameters (default: engagements/acme.yaml)",
     )
     playbook.add_argument("--out", metavar="DIR", help="base folder for run folders")
     playbook.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT)
     playbook.add_argument("--quiet", action="store_true")
+
+    prepare = sub.add_parser(
+        "prepare",
+        help="write the engagement's notebooks with their parameters injected (for the book)",
+    )
+    prepare.add_argument("-f", "--engagement", metavar="FILE", required=True)
+    prepare.add_argument("--out", metavar="DIR", required=True)
     return parser
 
 
@@ -105,40 +118,27 @@ def main(argv: list[str] | None = None) -> int:
             )
             _print_run(result)
         elif args.command == "playbook":
-            plan = read_parameter_file(args.engagement) if args.engagement else {}
-            names = [p.stem for p in available_notebooks()]
-            unknown = [n for n in plan if n not in names]
-            if unknown:
-                raise Pilot2ProdError(
-                    f"Engagement file names notebook '{unknown[0]}', which does not exist; "
-                    f"use one of: {', '.join(names)}."
+            engagement = read_engagement(args.engagement or SAMPLE_ENGAGEMENT)
+            outcomes = run_playbook(
+                engagement,
+                out=Path(args.out).resolve() if args.out else None,
+                timeout=args.timeout,
+                progress=not args.quiet,
+            )
+            failed = [o for o in outcomes if o.status != "done"]
+            for o in outcomes:
+                for note in o.notes:
+                    print(f"note: {o.notebook} {note}")
+            if failed:
+                print(
+                    f"error: {len(failed)} of {len(outcomes)} notebooks did not finish: "
+                    + "; ".join(f"{o.notebook}: {o.message}" for o in failed),
+                    file=sys.stderr,
                 )
-            base = Path(args.engagement).resolve().parent if args.engagement else None
-            produced: dict[str, str] = {}  # outputs of earlier notebooks, by parameter name
-            for name in names:
-                entry = plan.get(name) or {}
-                if not isinstance(entry, dict):
-                    raise Pilot2ProdError(
-                        f"Engagement file: the entry for {name} must be a mapping of parameters."
-                    )
-                values = dict(entry)
-                declared = {p.name for p in describe(find_notebook(name))[1]}
-                for parameter, path in produced.items():
-                    if parameter in declared and not values.get(parameter):
-                        values[parameter] = path
-                print(f"== {name}")
-                result = run_notebook(
-                    name,
-                    from_file=values,
-                    out=args.out,
-                    cwd=base,
-                    timeout=args.timeout,
-                    progress=not args.quiet,
-                )
-                _print_run(result)
-                spec = result.folder / "metric_spec.yaml"
-                if spec.exists():
-                    produced["metric_spec_path"] = str(spec)
+                return min(o.exit_code for o in failed)
+        elif args.command == "prepare":
+            written = prepare_book(read_engagement(args.engagement), Path(args.out))
+            print(f"Prepared {len(written)} notebooks in {Path(args.out).resolve()}")
     except Pilot2ProdError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

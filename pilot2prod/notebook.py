@@ -1,4 +1,12 @@
-"""Helpers the notebooks call: set-up, the output folder, results.json, glue, tables."""
+"""Helpers the notebooks call: set-up, the headline, the output folder, results.json, glue,
+tables. A chapter notebook's first code cell after its parameters is::
+
+    p, out = nb.start(chapter, globals())
+    result = chapter.run(p)
+    nb.headline(result)
+
+and its last one ``nb.finish(result, out)``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,7 @@ import json
 import math
 from datetime import date, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -14,6 +23,7 @@ import pandas as pd
 import yaml
 
 from pilot2prod import plots
+from pilot2prod.chapter import Headline
 from pilot2prod.errors import Pilot2ProdError
 from pilot2prod.paths import new_run_dir
 
@@ -39,6 +49,47 @@ def setup() -> None:
         return [line]
 
     shell.set_custom_exc((Pilot2ProdError,), _one_sentence)
+
+
+def start(chapter: ModuleType, namespace: dict[str, Any]) -> tuple[Any, Path]:
+    """House style, one-sentence errors, the checked parameters and the run's output folder."""
+    setup()
+    p = chapter.Parameters.from_namespace(namespace)
+    return p, output_folder(p.output_dir, p.notebook)
+
+
+def headline_html(headline: Headline) -> str:
+    """The answer-first block: verdict, one sentence, the few numbers behind it (escaped)."""
+    verdict = (
+        f'<span class="p2p-verdict">{html.escape(headline.verdict)}</span> '
+        if headline.verdict
+        else ""
+    )
+    rows = "".join(
+        f"<tr><th>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
+        for label, value in headline.facts
+    )
+    return (
+        '<div class="p2p-headline" style="border-left: 4px solid #0072B2; padding: 0.4em 1em; '
+        'margin: 0.5em 0 1em 0; background: #F2F7FB; color: #111;">'
+        f'<p style="font-size: 1.05em; margin: 0.3em 0;"><strong>{verdict}'
+        f"{html.escape(headline.answer)}</strong></p>"
+        f'<table style="border-collapse: collapse; margin: 0.3em 0;">{rows}</table></div>'
+    ).replace("<th>", '<th style="text-align: left; padding: 2px 12px 2px 0; font-weight: 600;">')
+
+
+def headline(result: Any) -> None:
+    """Show the chapter's answer first."""
+    from IPython.display import HTML, display
+
+    display(HTML(headline_html(result.headline())))
+
+
+def finish(result: Any, out: Path, sentences: dict[str, str] | None = None) -> Path:
+    """Write ``results.json`` and glue the numbers (and sentences) the chapter prose quotes."""
+    path = write_results(out, result.results())
+    glue(result.glue_values(), sentences)
+    return path
 
 
 def output_folder(output_dir: str, notebook: str) -> Path:

@@ -42,6 +42,7 @@ def _figure(width: float = 8.0, height: float = 4.0):
 
 def duration_distribution(
     durations_closed: np.ndarray,
+    counts: np.ndarray,
     km: pd.DataFrame,
     km_value: float,
     naive_value: float,
@@ -52,9 +53,10 @@ def duration_distribution(
     estimates marked, so the censoring bias is visible."""
     style()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
-    positive = durations_closed[durations_closed > 0]
+    keep = durations_closed > 0
+    positive, weights = durations_closed[keep], np.asarray(counts)[keep]
     bins = np.logspace(np.log10(positive.min()), np.log10(positive.max()), 40)
-    left.hist(positive, bins=bins, color=OKABE_ITO[0], edgecolor="white")
+    left.hist(positive, bins=bins, weights=weights, color=OKABE_ITO[0], edgecolor="white")
     left.set_xscale("log")
     left.set_title("Completed durations (log scale)")
     left.set_xlabel(f"duration ({unit})")

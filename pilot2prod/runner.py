@@ -111,30 +111,23 @@ def resolve_parameters(
     from_text: dict[str, str] | None = None,
     cwd: Path | None = None,
 ) -> dict[str, Any]:
-    """Check names and types against the notebook, then validate with its parameter class.
+    """Check and convert the values for the notebook at ``path``, once.
 
-    Command-line values (text) win over file values. Relative paths resolve against ``cwd``.
-    Returns the full set of values to inject, paths made absolute.
-    """
-    declared = {p.name: p for p in notebook_parameters(path)}
-    from_file = dict(from_file or {})
-    from_text = dict(from_text or {})
-    check_names(list(declared), from_file | from_text)
-    values: dict[str, Any] = {}
-    for name, value in from_file.items():
-        values[name] = coerce(name, declared[name].type_name, value)
-    for name, value in from_text.items():
-        values[name] = coerce(name, declared[name].type_name, value, from_text=True)
+    Command-line values (text) win over file values; relative paths resolve against ``cwd``.
+    A chapter notebook is checked by its chapter's ``Parameters``; any other notebook by the
+    names and types of its parameters cell. Returns the full set of values to inject."""
+    values: dict[str, Any] = dict(from_file or {}) | dict(from_text or {})
+    text_names = frozenset(from_text or {})
     cls = parameter_class_of(path)
-    if cls is None:
-        return {n: values.get(n, p.default) for n, p in declared.items()}
-    if set(cls.spec()) != set(declared):
-        raise Pilot2ProdError(
-            f"Notebook {path.name} and {cls.__name__} declare different parameters; "
-            "reinstall the playbook."
-        )
-    instance = cls.from_values(values, cwd=cwd or Path.cwd())
-    return instance.as_dict()
+    if cls is not None:
+        return cls.parse(values, from_text=text_names, cwd=cwd or Path.cwd()).as_dict()
+    declared = {p.name: p for p in notebook_parameters(path)}
+    check_names(list(declared), values)
+    typed = {
+        name: coerce(name, declared[name].type_name, value, name in text_names)
+        for name, value in values.items()
+    }
+    return {n: typed.get(n, p.default) for n, p in declared.items()}
 
 
 def failing_cell(executed: Path) -> tuple[int, str] | None:

@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import optimize
 from scipy import stats as sps
-from statsmodels.duration.survfunc import SurvfuncRight
 
 from pilot2prod.errors import DataQualityError
 
@@ -77,6 +76,17 @@ def _row_statistic(statistic: str | Callable) -> Callable[[np.ndarray], np.ndarr
     raise ValueError(f"statistic must be 'median', 'mean' or a function, not {statistic!r}")
 
 
+def mean_interval(n: float, total: float, squares: float, confidence: float = 0.95) -> Interval:
+    """Student-t interval for a mean from the count, sum and sum of squares of the values (what
+    a database returns without sending the values)."""
+    if n < 2:
+        raise DataQualityError(f"A mean's interval needs at least 2 values; only {n:.0f} remain.")
+    mean = total / n
+    variance = max(squares - n * mean * mean, 0.0) / (n - 1)
+    half = sps.t.ppf(0.5 + confidence / 2.0, n - 1) * math.sqrt(variance / n)
+    return Interval(mean, mean - half, mean + half, confidence)
+
+
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> Interval:
     """Wilson score interval for a proportion (good coverage even for rare events)."""
     if n <= 0:
@@ -90,31 +100,13 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> Interva
 
 
 # --------------------------------------------------------------------------- Kaplan-Meier
-def km_fit(durations: np.ndarray, observed: np.ndarray) -> SurvfuncRight:
-    """Kaplan-Meier estimate (statsmodels). ``observed`` is 1 for an event, 0 if censored."""
-    d = np.asarray(durations, dtype=float)
-    e = np.asarray(observed, dtype=int)
-    if d.size == 0 or e.sum() == 0:
-        raise DataQualityError("Kaplan-Meier needs at least one completed event; there are none.")
-    return SurvfuncRight(d, e)
-
-
-def km_quantile(durations: np.ndarray, observed: np.ndarray, q: float) -> float:
-    """The q-quantile (0<q<1) of the duration, open cases censored: S(t) <= 1 - q.
-
-    Returns ``nan`` when the curve never falls that low (too many open cases).
-    """
-    fit = km_fit(durations, observed)
-    value = fit.quantile(q)
-    return float(value) if value is not None and np.isfinite(value) else float("nan")
-
-
-def km_survival_at(durations: np.ndarray, observed: np.ndarray, t: float) -> float:
-    """S(t): the share of cases still open after ``t`` (KM, open cases censored)."""
-    fit = km_fit(durations, observed)
-    times = fit.surv_times
-    idx = np.searchsorted(times, t, side="right") - 1
-    return 1.0 if idx < 0 else float(fit.surv_prob[idx])
+# Every estimator below takes durations, an event flag and optional ``counts``: a row may stand
+# for many events with the same duration (a duration bucket counted in the database), so that
+# the baseline of a hundred million events needs only their counts per bucket.
+def _counts(durations: np.ndarray, counts: np.ndarray | None) -> np.ndarray:
+    if counts is None:
+        return np.ones(np.asarray(durations).size)
+    return np.asarray(counts, dtype=float)
 
 
 def weighted_km_curves(
@@ -122,20 +114,65 @@ def weighted_km_curves(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Kaplan-Meier curves for many weightings of one sample at once.
 
-    ``weights`` has one row per curve (e.g. bootstrap counts). Returns the sorted times and a
-    matrix of survival probabilities just after each time. Ties are handled exactly: events are
-    ordered before censorings at the same time, and a run of tied events multiplies out to the
-    grouped factor (1 - d/n).
+    ``weights`` has one row per curve (counts, or bootstrap counts). Returns the sorted times
+    and a matrix of survival probabilities just after each time. Ties are handled exactly:
+    events are ordered before censorings at the same time, and a run of tied events multiplies
+    out to the grouped factor (1 - d/n).
     """
     d = np.asarray(durations, dtype=float)
     e = np.asarray(observed, dtype=bool)
     order = np.lexsort((~e, d))  # by time, events first among ties
     d, e = d[order], e[order]
     w = np.atleast_2d(np.asarray(weights, dtype=float))[:, order]
+    if e.all():  # nothing censored: the curve is one minus the empirical distribution
+        total = w.sum(axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return d, np.clip(1.0 - np.cumsum(w, axis=1) / total, 0.0, 1.0)
     at_risk = np.cumsum(w[:, ::-1], axis=1)[:, ::-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(e & (at_risk > 0), 1.0 - w / at_risk, 1.0)
     return d, np.cumprod(factor, axis=1)
+
+
+def km_curve(
+    durations: np.ndarray, observed: np.ndarray, counts: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The Kaplan-Meier curve: distinct event times and the share still open just after each.
+
+    Raises :class:`DataQualityError` when no event is complete."""
+    d = np.asarray(durations, dtype=float)
+    e = np.asarray(observed, dtype=bool)
+    w = _counts(d, counts)
+    if d.size == 0 or w[e].sum() == 0:
+        raise DataQualityError("Kaplan-Meier needs at least one completed event; there are none.")
+    times, surv = weighted_km_curves(d, e, w[None, :])
+    order = np.lexsort((~e, d))  # the order weighted_km_curves sorts into
+    keep = e[order] & (w[order] > 0)
+    times, surv = times[keep], surv[0][keep]
+    # One point per distinct time: the last factor of a run of ties is the grouped one.
+    last = np.r_[times[1:] != times[:-1], True]
+    return times[last], surv[last]
+
+
+def km_quantile(
+    durations: np.ndarray, observed: np.ndarray, q: float, counts: np.ndarray | None = None
+) -> float:
+    """The q-quantile (0<q<1) of the duration, open cases censored: the first time at which
+    S(t) <= 1 - q (the convention of statsmodels and lifelines).
+
+    With no open case this is the lower empirical quantile, so a closed-only quantile computed
+    with the same function differs from the KM one only through censoring. Returns ``nan`` when
+    the curve never falls that low (too many open cases)."""
+    times, surv = km_curve(durations, observed, counts)
+    return float(_quantiles_from_curves(times, surv[None, :], q)[0])
+
+
+def km_survival_at(
+    durations: np.ndarray, observed: np.ndarray, t: float, counts: np.ndarray | None = None
+) -> float:
+    """S(t): the share of cases still open after ``t`` (KM, open cases censored)."""
+    times, surv = km_curve(durations, observed, counts)
+    return float(_survival_from_curves(times, surv[None, :], t)[0])
 
 
 def _quantiles_from_curves(times: np.ndarray, surv: np.ndarray, q: float) -> np.ndarray:
@@ -158,6 +195,7 @@ def km_bootstrap_ci(
     durations: np.ndarray,
     observed: np.ndarray,
     *,
+    counts: np.ndarray | None = None,
     quantile: float | None = None,
     survival_at: float | None = None,
     confidence: float = 0.95,
@@ -166,23 +204,25 @@ def km_bootstrap_ci(
 ) -> Interval:
     """Bootstrap interval for a KM quantile or for 1 - S(t) (share done within t).
 
-    Give exactly one of ``quantile`` or ``survival_at``. Each bootstrap replicate is a
-    multinomial reweighting of the sample, so all replicates come from one vectorised pass.
-    """
+    Give exactly one of ``quantile`` or ``survival_at``. Each replicate resamples the events
+    (rows weighted by ``counts``) with replacement: a multinomial draw of counts over the rows,
+    so all replicates come from one vectorised pass and counted buckets resample exactly as the
+    events they stand for."""
     if (quantile is None) == (survival_at is None):
         raise ValueError("give exactly one of quantile or survival_at")
     d = np.asarray(durations, dtype=float)
     e = np.asarray(observed, dtype=int)
-    n = d.size
-    if n < 2 or e.sum() == 0:
+    w = _counts(d, counts)
+    n = int(round(w.sum()))
+    if n < 2 or w[e == 1].sum() == 0:
         raise DataQualityError(
             f"A Kaplan-Meier interval needs at least 2 cases and one completed; got {n} cases "
-            f"and {int(e.sum())} completed."
+            f"and {int(w[e == 1].sum())} completed."
         )
     rng = np.random.default_rng(seed)
-    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=n_resamples)
+    weights = rng.multinomial(n, w / w.sum(), size=n_resamples)
     times, surv = weighted_km_curves(d, e, weights)
-    times0, surv0 = weighted_km_curves(d, e, np.ones((1, n)))
+    times0, surv0 = weighted_km_curves(d, e, w[None, :])
     if quantile is not None:
         reps = _quantiles_from_curves(times, surv, quantile)
         point = float(_quantiles_from_curves(times0, surv0, quantile)[0])
@@ -204,27 +244,40 @@ def km_bootstrap_ci(
 def icc_anova(values: np.ndarray, groups: np.ndarray) -> float:
     """Intra-class correlation by the one-way ANOVA estimator (clipped at 0).
 
-    Handles unequal group sizes with the usual n0 correction.
-    """
+    Handles unequal group sizes with the usual n0 correction."""
     x = np.asarray(values, dtype=float)
     g = np.asarray(groups)
     keep = ~np.isnan(x)
     x, g = x[keep], g[keep]
-    labels, inverse = np.unique(g, return_inverse=True)
-    k = labels.size
-    n = x.size
+    _, inverse = np.unique(g, return_inverse=True)
+    sizes = np.bincount(inverse)
+    sums = np.bincount(inverse, weights=x)
+    squares = np.bincount(inverse, weights=x * x)
+    return icc_from_sums(sizes, sums, squares)
+
+
+def icc_from_sums(sizes: np.ndarray, sums: np.ndarray, squares: np.ndarray) -> float:
+    """The ANOVA ICC from each group's size, sum and sum of squares: the sufficient statistics
+    a database returns with one GROUP BY, so the rows never leave it."""
+    n_i = np.asarray(sizes, dtype=float)
+    s_i = np.asarray(sums, dtype=float)
+    q_i = np.asarray(squares, dtype=float)
+    keep = n_i > 0
+    n_i, s_i, q_i = n_i[keep], s_i[keep], q_i[keep]
+    k = n_i.size
+    n = n_i.sum()
     if k < 2 or n <= k:
         return float("nan")
-    sizes = np.bincount(inverse)
-    means = np.bincount(inverse, weights=x) / sizes
-    grand = x.mean()
-    ss_between = float(np.sum(sizes * (means - grand) ** 2))
-    ss_within = float(np.sum((x - means[inverse]) ** 2))
+    means = s_i / n_i
+    grand = s_i.sum() / n
+    ss_between = float(np.sum(n_i * (means - grand) ** 2))
+    ss_within = float(np.sum(q_i - n_i * means**2))
     ms_between = ss_between / (k - 1)
-    ms_within = ss_within / (n - k)
-    n0 = (n - np.sum(sizes**2) / n) / (k - 1)
+    ms_within = max(ss_within, 0.0) / (n - k)
+    n0 = (n - np.sum(n_i**2) / n) / (k - 1)
     sigma_b2 = (ms_between - ms_within) / n0
-    return float(max(0.0, sigma_b2 / (sigma_b2 + ms_within)))
+    total = sigma_b2 + ms_within
+    return float(max(0.0, sigma_b2 / total)) if total > 0 else float("nan")
 
 
 def design_effect(mean_cluster_size: float, icc: float) -> float:
@@ -295,7 +348,8 @@ def mde_proportion(
 
 @dataclass(frozen=True)
 class ClusterDesign:
-    """What cluster randomisation costs: the ICC, clusters available, and the variance floor."""
+    """Cluster randomisation: the unit randomised, how many clusters there are, and the ICC
+    that sets how much each extra case per cluster adds to the variance."""
 
     unit: str
     clusters: int

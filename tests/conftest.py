@@ -105,3 +105,15 @@ FIELD_PARAMS = {
 
 def repo_file(*parts: str) -> Path:
     return REPO_ROOT.joinpath(*parts)
+
+
+ENGAGEMENT = REPO_ROOT / "engagements" / "acme.yaml"
+
+
+def acme_values(notebook: str, **overrides) -> dict:
+    """The sample engagement's parameters for ``notebook``, paths made absolute."""
+    values = yaml.safe_load(ENGAGEMENT.read_text(encoding="utf-8"))[notebook]
+    for key, value in values.items():
+        if (key.endswith("_path") or key == "sources") and value:
+            values[key] = str((ENGAGEMENT.parent / value).resolve())
+    return values | overrides

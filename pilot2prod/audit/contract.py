@@ -14,7 +14,7 @@ import ibis
 import pandera.pandas as pa
 
 from pilot2prod.audit.relations import ISO_TIME
-from pilot2prod.audit.scorecard import SourceAudit
+from pilot2prod.audit.findings import SourceAudit
 
 MAX_ENUM = 20
 

@@ -3,7 +3,7 @@ measure is filled in; the rest is left as questions for the data owner."""
 
 from __future__ import annotations
 
-from pilot2prod.audit.scorecard import SourceAudit
+from pilot2prod.audit.findings import SourceAudit
 
 QUESTIONS = {
     "Motivation": [

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import ibis
@@ -121,7 +120,7 @@ def ssn_valid(area: str, group: str, serial: str) -> bool:
 
 
 @dataclass(frozen=True)
-class Finding:
+class PiiMatch:
     kind: str
     start: int
     end: int
@@ -154,7 +153,7 @@ def mask(kind: str, value: str) -> str:
     return "#" * len(value)
 
 
-def scan_text(text: str, default_region: str | None = None) -> list[Finding]:
+def scan_text(text: str, default_region: str | None = None) -> list[PiiMatch]:
     """Every validated piece of personal data in ``text``, left to right, no overlaps.
 
     ``default_region`` (e.g. ``"DE"``) lets phone numbers written without a country code be
@@ -162,14 +161,14 @@ def scan_text(text: str, default_region: str | None = None) -> list[Finding]:
     """
     if not text:
         return []
-    found: list[Finding] = []
+    found: list[PiiMatch] = []
     taken: list[tuple[int, int]] = []
 
     def add(kind: str, start: int, end: int) -> None:
         if any(start < e and s < end for s, e in taken):
             return
         taken.append((start, end))
-        found.append(Finding(kind, start, end, text[start:end]))
+        found.append(PiiMatch(kind, start, end, text[start:end]))
 
     for m in _EMAIL.finditer(text):
         add("email", m.start(), m.end())
@@ -203,45 +202,6 @@ def scan_text(text: str, default_region: str | None = None) -> list[Finding]:
     for match in matcher:
         add("phone", match.start, match.end)
     return sorted(found, key=lambda f: f.start)
-
-
-@dataclass
-class PiiSummary:
-    """Counts by kind, values (rows) containing any, and a few masked samples per kind."""
-
-    values_scanned: int = 0
-    values_with_pii: int = 0
-    counts: Counter = field(default_factory=Counter)
-    samples: dict[str, list[str]] = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return {
-            "values_scanned": self.values_scanned,
-            "values_with_pii": self.values_with_pii,
-            "counts": dict(self.counts),
-            "masked_samples": self.samples,
-        }
-
-
-def scan_values(
-    values: Iterable[object], default_region: str | None = None, samples_per_kind: int = 3
-) -> PiiSummary:
-    """Scan a column (or any iterable of values): counts and masked samples, no raw values."""
-    summary = PiiSummary()
-    for value in values:
-        if value is None or (isinstance(value, float) and value != value):
-            continue
-        summary.values_scanned += 1
-        findings = scan_text(str(value), default_region)
-        if not findings:
-            continue
-        summary.values_with_pii += 1
-        for f in findings:
-            summary.counts[f.kind] += 1
-            samples = summary.samples.setdefault(f.kind, [])
-            if len(samples) < samples_per_kind and f.masked not in samples:
-                samples.append(f.masked)
-    return summary
 
 
 # Candidate patterns for the database engine (RE2 syntax: no look-arounds). They over-match on

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import ibis
 import pandas as pd
 
+from pilot2prod.sources import Latency
+
 ISO_TIME = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?"
 
 
@@ -135,12 +137,6 @@ def freshness(
                 best_column, newest = name, stamp
     lag = (now - newest).total_seconds() / 86400 if newest is not None else None
     return Freshness(best_column, newest, lag, refresh_days)
-
-
-@dataclass(frozen=True)
-class Latency:
-    first_row_seconds: float
-    full_scan_seconds: float
 
 
 def read_latency(table: ibis.Table) -> Latency:

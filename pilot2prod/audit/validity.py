@@ -14,7 +14,7 @@ import ibis
 import pandas as pd
 
 from pilot2prod.audit.relations import iso_time
-from pilot2prod.audit.scan import MOSTLY, ColumnScan, TableScan, scan_table
+from pilot2prod.audit.scan import MOSTLY, ColumnScan, TableScan
 
 TUKEY_K = 3.0
 
@@ -93,25 +93,6 @@ def _column_validity(scan: TableScan, c: ColumnScan, declared_types: bool) -> Co
         constant=non_missing > 0 and c.distinct == 1,
         id_like=non_missing >= 50 and c.distinct == non_missing and inferred != "number",
     )
-
-
-def table_is_typed(table: ibis.Table) -> bool:
-    """True when the source declares types (Parquet, a database), not when every column is
-    text by construction (CSV read as text, Excel sheets)."""
-    return any(not t.is_string() for t in table.schema().types)
-
-
-def validity_table(table: ibis.Table, declared_types: bool | None = None) -> pd.DataFrame:
-    """:func:`validity_from_scan` of a fresh scan of ``table``; without ``declared_types`` a
-    table with any non-text column counts as typed."""
-    typed = table_is_typed(table) if declared_types is None else declared_types
-    return validity_from_scan(scan_table(table, TUKEY_K), typed)
-
-
-def column_validity(table: ibis.Table, column: str) -> ColumnValidity:
-    """The validity of one column (scans only that column)."""
-    scan = scan_table(table.select(column), TUKEY_K)
-    return _column_validity(scan, scan.columns[column], table_is_typed(table))
 
 
 def consistency_violations(table: ibis.Table, earlier: str, later: str) -> int:

@@ -17,8 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import ibis
+
+from pilot2prod import timestamps
 from pilot2prod.errors import DataQualityError, DataSourceError
-from pilot2prod.sources import read_table, require_columns
+from pilot2prod.sources import open_table, read_frame, require_columns
 
 KB_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm"}
 _TAG = re.compile(r"<[^>]+>")
@@ -31,6 +34,8 @@ class LabelFindings:
     """What was found in the labelled examples, with counts."""
 
     rows_read: int = 0
+    rows_in_source: int = 0
+    sampled: str = "all rows"
     empty_texts: int = 0
     missing_labels: int = 0
     suspected_typos: dict[str, str] = field(default_factory=dict)  # typo -> likely label
@@ -99,6 +104,45 @@ def suspected_label_typos(counts: pd.Series, max_share: float = 0.2) -> dict[str
     return suspects
 
 
+def read_examples(
+    reference: str,
+    columns: list[str],
+    time_column: str,
+    max_rows: int,
+    seed: int,
+    timestamp_format: str = "",
+) -> tuple[pd.DataFrame, int, str]:
+    """At most ``max_rows`` labelled rows from wherever they live, as text, with the time
+    column (if any) as a timestamp ``_time``. Returns the rows, how many the source holds, and
+    how the rows were chosen (all of them, the newest, or a reproducible random sample)."""
+    opened = open_table(reference, "examples_path", as_text=True)
+    table = opened.table
+    wanted = {f"column {c}": c for c in columns}
+    require_columns(table.columns, wanted, opened.name)
+    selected = table.select(*dict.fromkeys(columns))
+    if time_column:
+        selected, _ = timestamps.with_epochs(
+            selected, {"_epoch": time_column}, timestamp_format
+        )
+    total = int(selected.count().execute())
+    how = "all rows"
+    if total > max_rows:
+        if time_column:
+            selected = selected.order_by(ibis.desc("_epoch")).limit(max_rows)
+            how = f"the newest {max_rows:,} of {total:,} rows"
+        else:
+            bucket = (ibis.row_number().over(order_by=[selected[c] for c in columns]) * 7919 + seed)
+            selected = selected.mutate(_k=bucket % total).order_by("_k").limit(max_rows).drop("_k")
+            how = f"a reproducible sample of {max_rows:,} of {total:,} rows"
+    frame = selected.execute()
+    if frame.empty:
+        raise DataSourceError(f"examples_path: '{opened.name}' has no data rows.")
+    if time_column:
+        epoch = frame.pop("_epoch")
+        frame["_time"] = pd.to_datetime(epoch, unit="s", errors="coerce")
+    return frame, total, how
+
+
 def load_examples(
     path: str,
     text_columns: list[str],
@@ -108,13 +152,17 @@ def load_examples(
     min_class_size: int = 2,
     drop_rare_classes: bool = False,
     id_column: str = "",
+    max_rows: int = 200_000,
+    seed: int = 0,
+    timestamp_format: str = "",
 ) -> Examples:
     """Read labelled examples and check they can support an honest evaluation."""
-    raw = read_table(path, "examples_path")
     wanted = {"label_column": label_column, "time_column": time_column, "id_column": id_column}
     wanted |= {f"text_columns[{i}]": c for i, c in enumerate(text_columns)}
-    require_columns(raw, wanted, f"'{Path(path).name}'")
-    findings = LabelFindings(rows_read=len(raw))
+    raw, total, how = read_examples(
+        path, [c for c in wanted.values() if c], time_column, max_rows, seed, timestamp_format
+    )
+    findings = LabelFindings(rows_read=len(raw), rows_in_source=total, sampled=how)
     text = (
         raw[text_columns].astype("string").fillna("").agg(" \n".join, axis=1).str.strip()
         if len(text_columns) > 1
@@ -125,8 +173,7 @@ def load_examples(
     if id_column:
         frame["id"] = raw[id_column].astype("string")
     if time_column:
-        times = pd.to_datetime(raw[time_column], errors="coerce", format="mixed")
-        frame["time"] = times
+        frame["time"] = raw["_time"]
     empty = frame["text"] == ""
     findings.empty_texts = int(empty.sum())
     missing = frame["label"].isna() | (frame["label"] == "")
@@ -134,7 +181,7 @@ def load_examples(
     frame = frame[~empty & ~missing].copy()
     if frame.empty:
         raise DataQualityError(
-            f"text_columns: every row has an empty text or label in '{Path(path).name}'; "
+            "text_columns: every row has an empty text or label in the examples; "
             "check text_columns and label_column."
         )
     counts = frame["label"].value_counts()
@@ -244,10 +291,12 @@ def load_knowledge_base(path: str, id_column: str = "", text_column: str = "") -
                 + "; point kb_path at the folder of articles or at a table of documents."
             )
         return pd.DataFrame(rows)
-    table = read_table(p, "kb_path")
-    require_columns(
-        table, {"kb_id_column": id_column, "kb_text_column": text_column}, f"'{p.name}'"
-    )
+    if not id_column or not text_column:
+        raise DataSourceError(
+            f"kb_path: '{p.name}' is a table; name its id and text columns with kb_id_column "
+            "and kb_text_column."
+        )
+    table = read_frame(str(p), "kb_path", columns=[id_column, text_column])
     return pd.DataFrame(
         {"doc_id": table[id_column].astype(str), "text": table[text_column].astype(str)}
     )

@@ -118,8 +118,8 @@ def parse_label(answer: str, labels: list[str]) -> str | None:
 class LLMClassifier(Approach):
     """Rung 4: an LLM decides, shown similar past tickets (retrieval) and KB passages."""
 
+    id = "rag"
     name = "RAG (LLM + retrieved context)"
-    rung = 4
     needs_llm = True
 
     def __init__(

@@ -25,13 +25,23 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
-class Approach:
-    """Base class: ``name``, ``rung`` (0 = simplest), ``classes_`` after fitting."""
+#: The rungs from simplest to most complex, by stable id.
+LADDER = ("majority", "rules", "tfidf", "embeddings", "retrieval", "rag", "hybrid")
 
+
+class Approach:
+    """Base class: a stable ``id`` (see :data:`LADDER`), a display ``name``, the ``rung`` it
+    stands on (0 = simplest) and ``classes_`` after fitting."""
+
+    id = "approach"
     name = "approach"
-    rung = 0
     needs_llm = False
     classes_: np.ndarray
+
+    @property
+    def rung(self) -> int:
+        """Position on the ladder, 0 for the simplest."""
+        return LADDER.index(self.id)
 
     def fit(self, texts: list[str], labels: np.ndarray) -> Approach:
         raise NotImplementedError
@@ -50,8 +60,8 @@ class Approach:
 class MajorityClass(Approach):
     """Always the most frequent class: the floor every other approach must beat."""
 
+    id = "majority"
     name = "majority class"
-    rung = 0
 
     def fit(self, texts, labels):
         self.classes_, counts = np.unique(labels, return_counts=True)
@@ -70,8 +80,8 @@ class KeywordRules(Approach):
     goes to the class whose keywords it matches most (weighted); with no match, it abstains.
     """
 
+    id = "rules"
     name = "keyword rules"
-    rung = 0
 
     def __init__(self, keywords_per_class: int = 12, min_count: int = 3) -> None:
         self.keywords_per_class = keywords_per_class
@@ -164,8 +174,8 @@ class TfidfLinear(Approach):
     """Word and character n-grams with a linear SVM; probabilities calibrated by temperature
     scaling on a stratified 15 % of the training split held out from the SVM."""
 
+    id = "tfidf"
     name = "TF-IDF + linear"
-    rung = 1
 
     def __init__(self, c: float = 0.5, seed: int = 0, calibration_share: float = 0.15) -> None:
         self.c = c
@@ -247,8 +257,8 @@ class WordLlamaEmbedder:
 class EmbeddingLinear(Approach):
     """Sentence embeddings with a logistic-regression head."""
 
+    id = "embeddings"
     name = "embeddings + linear"
-    rung = 2
 
     def __init__(self, embedder: WordLlamaEmbedder, c: float = 10.0) -> None:
         self.embedder = embedder
@@ -270,8 +280,8 @@ class Retrieval(Approach):
     ``bm25_weight`` mixes the two votes (1 = BM25 only, 0 = embeddings only).
     """
 
+    id = "retrieval"
     name = "retrieval (BM25 + embeddings)"
-    rung = 3
 
     def __init__(
         self, embedder: WordLlamaEmbedder | None, k: int = 10, bm25_weight: float = 0.5
@@ -327,8 +337,8 @@ class Hybrid(Approach):
     ``threshold`` is the classifier confidence above which it answers alone.
     """
 
+    id = "hybrid"
     name = "hybrid (classifier, else fallback)"
-    rung = 5
 
     def __init__(self, classifier: Approach, fallback: Approach, threshold: float) -> None:
         self.classifier = classifier

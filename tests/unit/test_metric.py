@@ -6,14 +6,29 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import FIELD_PARAMS, make_events
+from conftest import FIELD_PARAMS, acme_values, make_events
 from pilot2prod.errors import DataQualityError, DataSourceError, ParameterError
-from pilot2prod.success_metric import SuccessMetricParameters, analyse, load_events
+from pilot2prod.metric import Parameters, load_events, run
+from pilot2prod.metric.counts import daily_durations
+
+
+def acme(**overrides) -> Parameters:
+    return Parameters.parse(acme_values("01_success_metric", **overrides))
+
+
+def analyse(p: Parameters):
+    return run(p)
+
+
+def durations(events) -> np.ndarray:
+    """Every event's duration, from the engine's counts (sorted)."""
+    frame = daily_durations(events).frame
+    return np.sort(np.repeat(frame["duration"].to_numpy(), frame["n"].to_numpy()))
 
 
 @pytest.fixture(scope="module")
 def acme_result():
-    return analyse(SuccessMetricParameters.from_values({"n_bootstrap": 1000}))
+    return analyse(acme(n_bootstrap=1000))
 
 
 def test_baseline_finds_planted_median_and_censoring_bias(acme_result, truth):
@@ -40,7 +55,9 @@ def test_baseline_by_team_close_to_planted_medians(acme_result, truth):
 def test_clock_errors_are_reported_and_excluded(acme_result, truth):
     planted = truth["defects"]["tickets_end_before_start"]
     assert acme_result.events.report.end_before_start == planted["count"]
-    assert not acme_result.events.frame["id"].isin(planted["ticket_ids"]).any()
+    table = acme_result.events.table
+    left = table.filter(table.id.isin(planted["ticket_ids"])).count().execute()
+    assert left == 0
 
 
 def test_guardrail_baselines_match_planted_values(acme_result, truth):
@@ -86,49 +103,37 @@ def test_power_plan_and_statement(acme_result):
     assert s.startswith("Reduce median resolution time for all segments from 22.")
     assert "reopen rate" in s and "CSAT" in s
     spec = acme_result.spec
-    assert spec["baseline"]["window_start"] == "2026-01-05"
-    assert spec["target"]["weeks_needed"] == plan.weeks_needed
+    assert spec.baseline.window_start == "2026-01-05"
+    assert spec.target.weeks_needed == plan.weeks_needed
 
 
 def test_cluster_randomisation_by_team_is_flagged_unreachable():
-    r = analyse(
-        SuccessMetricParameters.from_values({"randomisation_unit": "team", "n_bootstrap": 200})
-    )
+    r = analyse(acme(randomisation_unit="team", n_bootstrap=200))
     assert r.plan.design.clusters == 5
     assert r.plan.weeks_needed is None
     assert "cannot be detected" in r.plan.note
 
 
 def test_cluster_randomisation_by_agent_needs_longer_than_by_ticket(acme_result):
-    r = analyse(
-        SuccessMetricParameters.from_values({"randomisation_unit": "agent_id", "n_bootstrap": 200})
-    )
+    r = analyse(acme(randomisation_unit="agent_id", n_bootstrap=200))
     assert r.plan.design.clusters == 50
     assert r.plan.weeks_needed > acme_result.plan.weeks_needed
 
 
 def test_sla_share_and_percentile_metrics():
-    sla = analyse(
-        SuccessMetricParameters.from_values(
-            {"metric": "sla_share", "sla": 24.0, "target_change": 0.1, "n_bootstrap": 400}
-        )
-    )
+    sla = analyse(acme(metric="sla_share", sla=24.0, target_change=0.1, n_bootstrap=400))
     o = sla.overall
     assert 0.4 < o["km"] < 0.65
     assert o["naive"] > o["km"]  # dropping open tickets inflates the share within SLA
     assert sla.statement.startswith("Raise share resolved within 24 h")
-    p90 = analyse(
-        SuccessMetricParameters.from_values(
-            {"metric": "percentile", "percentile": 90.0, "n_bootstrap": 400}
-        )
-    )
+    p90 = analyse(acme(metric="percentile", percentile=90.0, n_bootstrap=400))
     assert p90.overall["km"] > 4 * sla.overall["km"]  # hours versus share: sanity only
     assert p90.overall["km_low"] < p90.overall["km"] < p90.overall["km_high"]
 
 
 def test_second_fixture_with_other_columns_and_unit(field_service):
     path, planted = field_service
-    r = analyse(SuccessMetricParameters.from_values({"events_path": str(path), **FIELD_PARAMS}))
+    r = analyse(Parameters.parse({"events_path": str(path), **FIELD_PARAMS}))
     o = r.overall
     assert o["events"] == pytest.approx(planted["events_in_window"], abs=3)
     assert o["km_low"] <= planted["true_median_days"] <= o["km_high"]
@@ -140,7 +145,7 @@ def test_second_fixture_with_other_columns_and_unit(field_service):
 
 # --------------------------------------------------------------------------- bad input
 def _params(path, **extra):
-    return SuccessMetricParameters.from_values({"events_path": str(path), **FIELD_PARAMS, **extra})
+    return Parameters.parse({"events_path": str(path), **FIELD_PARAMS, **extra})
 
 
 def test_missing_column_names_the_parameter_and_lists_columns(field_service):
@@ -148,7 +153,7 @@ def test_missing_column_names_the_parameter_and_lists_columns(field_service):
     with pytest.raises(DataSourceError) as err:
         load_events(_params(path, start_column="open"))
     message = str(err.value)
-    assert message.startswith("start_column: column 'open'")
+    assert message.startswith("start_column: column 'open' is not in 'field_cases.csv'")
     assert "Did you mean 'opened'?" in message
     assert "case_ref, opened, closed, region" in message
 
@@ -177,7 +182,7 @@ def test_end_before_start_is_reported_and_excluded(tmp_path):
     frame.to_csv(path, index=False)
     events = load_events(_params(path))
     assert events.report.end_before_start == 4
-    assert (events.frame["duration"] >= 0).all()
+    assert (durations(events) >= 0).all()
 
 
 def test_empty_window_and_too_few_events(tmp_path, field_service):
@@ -212,30 +217,36 @@ def test_focus_segment_restricts_scope(field_service):
 
 def test_parameter_rules():
     with pytest.raises(ParameterError, match="negative change"):
-        SuccessMetricParameters.from_values({"target_change": 0.2})
+        acme(target_change=0.2)
     with pytest.raises(ParameterError, match="positive change"):
-        SuccessMetricParameters.from_values({"metric": "sla_share", "target_change": -0.2})
+        acme(metric="sla_share", target_change=-0.2)
     with pytest.raises(ParameterError, match="did you mean 'hours'"):
-        SuccessMetricParameters.from_values({"unit": "hour"})
+        acme(unit="hour")
     with pytest.raises(ParameterError, match="as_of is 'last monday'"):
-        SuccessMetricParameters.from_values({"as_of": "last monday"})
+        acme(as_of="last monday")
     with pytest.raises(ParameterError, match="Unknown parameter evnts_path. Did you mean"):
-        SuccessMetricParameters.from_values({"evnts_path": "x.csv"})
+        Parameters.parse({"evnts_path": "x.csv"})
+    with pytest.raises(ParameterError, match="events_path is empty"):
+        Parameters.parse({})
+    with pytest.raises(ParameterError, match="set unit"):
+        acme(metric="sla_share", unit="", target_change=0.1)
 
 
 @pytest.mark.parametrize(
     "content, message",
     [
         (b"", "is empty"),
-        (b"\x00\x01\x02binary\x00", "not a text file"),
+        (b"\x00\x01\x02binary\x00", "binary bytes"),
         (b"ticket_id,created_at,resolved_at\n", "has no data rows"),
     ],
 )
 def test_unreadable_files(tmp_path, content, message):
     path = tmp_path / "events.csv"
     path.write_bytes(content)
-    with pytest.raises(DataSourceError, match=message):
-        load_events(SuccessMetricParameters.from_values({"events_path": str(path)}))
+    values = {"events_path": str(path), "start_column": "created_at", "end_column": "resolved_at"}
+    with pytest.raises(DataSourceError, match=message) as err:
+        load_events(Parameters.parse(values))
+    assert str(err.value).startswith("events_path: 'events.csv'")
 
 
 def test_other_formats_and_encodings(tmp_path):
@@ -254,8 +265,9 @@ def test_other_formats_and_encodings(tmp_path):
     results = []
     for path in (latin, excel, parquet):
         events = load_events(_params(path))
-        results.append(events.frame["duration"].sort_values().to_numpy())
-        assert "Nörd" in set(events.frame["segment"])
+        results.append(durations(events))
+        segments = set(events.table.segment.execute())
+        assert "Nörd" in segments
     np.testing.assert_allclose(results[0], results[1])
     np.testing.assert_allclose(results[0], results[2])
 

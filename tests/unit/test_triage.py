@@ -21,8 +21,10 @@ from pilot2prod.triage.data import (
     near_duplicates,
     suspected_label_typos,
 )
-from pilot2prod.triage.ladder import TriageParameters, ladder_on_split
+from pilot2prod.paths import SAMPLE_DIR
 from pilot2prod.triage.llm import parse_label
+from pilot2prod.triage.params import Parameters
+from pilot2prod.triage.result import run_on_split
 from pilot2prod.triage.models import KeywordRules, TfidfLinear, fit_temperature, softmax
 
 TOPICS = {
@@ -284,9 +286,11 @@ def small_ladder_inputs(tmp_path, gibberish: int = 0):
     return examples, Split(train, test, "given"), kb
 
 
-def params(tmp_path, **extra) -> TriageParameters:
+def params(tmp_path, **extra) -> Parameters:
     values = {
-        "examples_path": "datasets/acme/tickets.csv",
+        "examples_path": str(SAMPLE_DIR / "tickets.csv"),
+        "text_columns": "subject,body",
+        "label_column": "category",
         "kb_path": "",
         "gold_path": "",
         "n_bootstrap": 200,
@@ -295,7 +299,7 @@ def params(tmp_path, **extra) -> TriageParameters:
         "learning_curve_sizes": "5,10",
         "learning_curve_seeds": 1,
     } | extra
-    return TriageParameters.from_values(values)
+    return Parameters.parse(values)
 
 
 @pytest.mark.slow
@@ -306,13 +310,15 @@ def test_ladder_with_llm_uses_context_caches_and_counts_cost(tmp_path):
             tmp_path,
             kb_path=str(kb),
             llm_base_url=fake.base_url,
+            llm_model="fake",
             llm_price_input_per_1k=0.5,
             llm_price_output_per_1k=2.0,
         )
-        first = ladder_on_split(examples, split, p, with_learning_curve=False)
-        names = [r.approach.name for r in first.rungs]
-        assert "RAG (LLM + retrieved context)" in names
-        rag = first.rung("RAG (LLM + retrieved context)")
+        first = run_on_split(examples, split, p, with_learning_curve=False)
+        assert list(first.ladder.rungs) == [
+            "majority", "rules", "tfidf", "embeddings", "retrieval", "rag", "hybrid"
+        ]
+        rag = first.ladder["rag"]
         llm = rag.approach
         assert len(fake.requests) == llm.requests == len(split.test) == 120
         assert fake.missing_context == 0  # every prompt had tickets and KB passages
@@ -323,11 +329,11 @@ def test_ladder_with_llm_uses_context_caches_and_counts_cost(tmp_path):
         assert llm.completion_tokens == 3 * 120
         assert rag.cost_per_1000 >= 1000 * expected / 120
         assert any("not a valid label" in f for f in first.findings)
-        hybrid = first.rung("hybrid (classifier, else fallback)")
+        hybrid = first.ladder["hybrid"]
         assert hybrid.approach.fallback is llm
 
-        second = ladder_on_split(examples, split, p, with_learning_curve=False)
-        llm2 = second.rung("RAG (LLM + retrieved context)").approach
+        second = run_on_split(examples, split, p, with_learning_curve=False)
+        llm2 = second.ladder["rag"].approach
         # The hybrid's unsure tickets went to the LLM again, but from the cache: no request.
         assert len(fake.requests) == 120
         assert llm2.requests == 0 and llm2.cache_hits == 120
@@ -337,12 +343,11 @@ def test_ladder_with_llm_uses_context_caches_and_counts_cost(tmp_path):
 @pytest.mark.slow
 def test_unreachable_llm_is_a_finding_and_the_ladder_still_runs(tmp_path):
     examples, split, kb = small_ladder_inputs(tmp_path)
-    p = params(tmp_path, kb_path=str(kb), llm_base_url="http://127.0.0.1:9/v1")
-    result = ladder_on_split(examples, split, p, with_learning_curve=False)
+    p = params(tmp_path, kb_path=str(kb), llm_base_url="http://127.0.0.1:9/v1", llm_model="m")
+    result = run_on_split(examples, split, p, with_learning_curve=False)
     assert any("did not answer" in f for f in result.findings)
-    names = [r.approach.name for r in result.rungs]
-    assert "RAG (LLM + retrieved context)" not in names
-    assert "TF-IDF + linear" in names and "hybrid (classifier, else fallback)" in names
+    assert "rag" not in result.ladder.rungs
+    assert {"tfidf", "hybrid"} <= set(result.ladder.rungs)
 
 
 @pytest.mark.slow
@@ -351,22 +356,32 @@ def test_missing_key_variable_is_a_finding(tmp_path, monkeypatch):
     examples, split, kb = small_ladder_inputs(tmp_path)
     with FakeLLM(require_api_key="s3cret") as fake:
         p = params(
-            tmp_path, kb_path=str(kb), llm_base_url=fake.base_url, llm_api_key_env="P2P_TEST_KEY"
+            tmp_path,
+            kb_path=str(kb),
+            llm_base_url=fake.base_url,
+            llm_model="fake",
+            llm_api_key_env="P2P_TEST_KEY",
         )
-        result = ladder_on_split(examples, split, p, with_learning_curve=False)
+        result = run_on_split(examples, split, p, with_learning_curve=False)
         assert any("P2P_TEST_KEY is not set" in f for f in result.findings)
         monkeypatch.setenv("P2P_TEST_KEY", "s3cret")
-        result = ladder_on_split(examples, split, p, with_learning_curve=False)
-        assert "RAG (LLM + retrieved context)" in [r.approach.name for r in result.rungs]
+        result = run_on_split(examples, split, p, with_learning_curve=False)
+        assert "rag" in result.ladder.rungs
 
 
-def test_parameter_checks():
+def test_parameter_checks(tmp_path):
     with pytest.raises(ParameterError, match="llm_base_url is 'localhost:8000'"):
-        TriageParameters.from_values({"llm_base_url": "localhost:8000"})
+        params(tmp_path, llm_base_url="localhost:8000", llm_model="m")
+    with pytest.raises(ParameterError, match="llm_model is empty"):
+        params(tmp_path, llm_base_url="http://localhost:8000/v1")
     with pytest.raises(ParameterError, match="learning_curve_sizes is '5,ten'"):
-        TriageParameters.from_values({"learning_curve_sizes": "5,ten"})
-    with pytest.raises(ParameterError, match="kb_path: there is no file"):
-        TriageParameters.from_values({"kb_path": "nowhere/kb"})
+        params(tmp_path, learning_curve_sizes="5,ten")
+    with pytest.raises(ParameterError, match="kb_path: there is no file or folder"):
+        params(tmp_path, kb_path="nowhere/kb")
+    with pytest.raises(ParameterError, match="label_column is empty"):
+        params(tmp_path, label_column="")
+    with pytest.raises(ParameterError, match="gold_question_column and gold_doc_column"):
+        params(tmp_path, kb_path=str(SAMPLE_DIR / "kb"), gold_path=str(SAMPLE_DIR / "kb_gold.csv"))
 
 
 def test_leakage_guard_models_never_see_test_texts():
