@@ -107,13 +107,15 @@ def run_playbook(
             if parameter in declared and not values.get(parameter) and failed
         ]
         if missing:
-            notes.append(
-                f"ran without {', '.join(missing)}: {', '.join(failed)} did not finish"
-            )
+            notes.append(f"ran without {', '.join(missing)}: {', '.join(failed)} did not finish")
         report(f"== {name}")
         try:
             result: RunResult = run_notebook(
-                name, from_file=values, out=out, cwd=engagement.base, timeout=timeout,
+                name,
+                from_file=values,
+                out=out,
+                cwd=engagement.base,
+                timeout=timeout,
                 progress=progress,
             )
         except Pilot2ProdError as exc:
@@ -144,7 +146,11 @@ def prepare_book(engagement: Engagement, out: Path) -> list[Path]:
         values = resolve_parameters(source, from_file=entry, cwd=engagement.base)
         for f in fields(parameter_class_of(source)):
             value = values.get(f.name)
-            if f.metadata.get("path") not in (None, "output") and value and Path(value).is_absolute():
+            if (
+                f.metadata.get("path") not in (None, "output")
+                and value
+                and Path(value).is_absolute()
+            ):
                 values[f.name] = os.path.relpath(value, out)
         target = out / source.name
         pm.execute_notebook(
@@ -154,9 +160,10 @@ def prepare_book(engagement: Engagement, out: Path) -> list[Path]:
         parameters_cell(nb)  # the notebook still has its parameters cell
         for cell in nb.cells:
             tags = cell.metadata.setdefault("tags", [])
-            if ("parameters" in tags or "injected-parameters" in tags) and "remove-cell" not in tags:
+            if (
+                "parameters" in tags or "injected-parameters" in tags
+            ) and "remove-cell" not in tags:
                 tags.append("remove-cell")
         nbformat.write(nb, str(target))
         written.append(target)
     return written
-

@@ -216,6 +216,7 @@ class ModelExport:
     version: str
     approach: str  # the rung's stable id, e.g. "tfidf"
     approach_name: str
+    meets_target: bool  # False: the nearest rung, fit to suggest to agents, not to route alone
     created: str
     model_file: str  # relative to the model folder
     model_sha256: str

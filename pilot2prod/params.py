@@ -6,7 +6,7 @@ Each chapter declares its parameters in one place, a frozen dataclass derived fr
     @dataclass(frozen=True)
     class Parameters(params.Parameters):
         notebook: ClassVar[str] = "01_success_metric"
-        events_path: str = param("", "table of events: a file, a database table, ...", path="source")
+        events_path: str = param("", "table of events: a file, a table, ...", path="source")
 
 Everything else is derived from that class: the notebook's ``parameters`` cell
 (:meth:`Parameters.cell_source`, written into the notebook by ``python -m pilot2prod.params``),

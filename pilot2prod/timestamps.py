@@ -143,12 +143,10 @@ def _days_from_civil(year: ir.IntegerValue, month: ir.IntegerValue, day: ir.Inte
 
 def _days_in_month(year: ir.IntegerValue, month: ir.IntegerValue) -> ir.IntegerValue:
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    return (
-        ibis.cases(
-            (month == 2, leap.ifelse(29, 28)),
-            (month.isin([4, 6, 9, 11]), 30),
-            else_=31,
-        )
+    return ibis.cases(
+        (month == 2, leap.ifelse(29, 28)),
+        (month.isin([4, 6, 9, 11]), 30),
+        else_=31,
     )
 
 
@@ -219,7 +217,9 @@ def epoch_of_parts(c: dict[str, ir.Value]) -> ir.FloatingValue:
     return valid.ifelse(seconds.cast("float64"), ibis.null("float64"))
 
 
-def with_epoch(table: ir.Table, text: ir.StringValue, patterns: list[Pattern], name: str) -> ir.Table:
+def with_epoch(
+    table: ir.Table, text: ir.StringValue, patterns: list[Pattern], name: str
+) -> ir.Table:
     """``table`` with a column ``name``: epoch seconds of ``text`` read by the first of
     ``patterns`` that reads it. Two projections, so the SQL refers to the parts by name
     instead of repeating their expressions."""

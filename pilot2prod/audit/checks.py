@@ -49,7 +49,8 @@ def completeness(name: str, profile: pd.DataFrame, rows: int, required: tuple[st
                 name,
                 "completeness",
                 severity,
-                f"'{row.column}' is missing in {row.missing_share:.0%} of rows ({', '.join(parts)}).",
+                f"'{row.column}' is missing in {row.missing_share:.0%} of rows "
+                f"({', '.join(parts)}).",
                 row.column,
                 row.missing_share,
             )
@@ -92,7 +93,9 @@ def validity(name: str, table: pd.DataFrame, rows: int, columns: int) -> Check:
             )
         if v.numbers_as_text:
             findings.append(
-                Finding(name, "validity", "minor", f"'{v.column}' stores numbers as text.", v.column)
+                Finding(
+                    name, "validity", "minor", f"'{v.column}' stores numbers as text.", v.column
+                )
             )
         if v.outliers and rows and v.outliers / rows >= THRESHOLDS.outliers_reported:
             findings.append(
@@ -109,7 +112,11 @@ def validity(name: str, table: pd.DataFrame, rows: int, columns: int) -> Check:
         if v.constant:
             findings.append(
                 Finding(
-                    name, "validity", "info", f"'{v.column}' has a single value in every row.", v.column
+                    name,
+                    "validity",
+                    "info",
+                    f"'{v.column}' has a single value in every row.",
+                    v.column,
                 )
             )
     invalid = sum(1 for f in findings if f.severity in ("major", "blocking"))
@@ -212,7 +219,9 @@ def timeliness(name: str, fresh: Freshness, subject: str = "") -> Check:
     return Check([finding], {"timeliness": score}, details)
 
 
-def freshness_of(opened: OpenedSource, scan: TableScan, dates: list[str], now: pd.Timestamp) -> Freshness:
+def freshness_of(
+    opened: OpenedSource, scan: TableScan, dates: list[str], now: pd.Timestamp
+) -> Freshness:
     known = {
         c: scan.columns[c].newest
         for c in dates

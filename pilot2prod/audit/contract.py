@@ -13,8 +13,8 @@ from pathlib import Path
 import ibis
 import pandera.pandas as pa
 
-from pilot2prod.audit.relations import ISO_TIME
 from pilot2prod.audit.findings import SourceAudit
+from pilot2prod.audit.relations import ISO_TIME
 
 MAX_ENUM = 20
 

@@ -174,7 +174,9 @@ def groups(estate: Estate) -> dict[str, list[OpenedSource]]:
     return {g: m for g, m in found.items() if len(m) > 1}
 
 
-def _newest_member(members: list[OpenedSource], audits: dict[str, SourceAudit]) -> OpenedSource | None:
+def _newest_member(
+    members: list[OpenedSource], audits: dict[str, SourceAudit]
+) -> OpenedSource | None:
     dated = {}
     for o in members:
         stamp = (audits[o.spec.name].details.get("freshness") or {}).get("newest")

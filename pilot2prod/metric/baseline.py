@@ -78,7 +78,9 @@ def baseline_table(window: Durations, p: Parameters) -> pd.DataFrame:
     segments = sorted(window.frame["segment"].unique()) if p.segment_column else []
     if len(segments) > 1 or (segments and not p.focus_segment):
         for k, name in enumerate(segments):
-            rows.append({"segment": str(name), **estimates(window.subset(segment=name), p, p.seed + k + 1)})
+            rows.append(
+                {"segment": str(name), **estimates(window.subset(segment=name), p, p.seed + k + 1)}
+            )
     return pd.DataFrame(rows)
 
 
@@ -120,7 +122,11 @@ def seasonality(daily: Durations, p: Parameters) -> dict[str, pd.DataFrame]:
     days = pd.date_range(first, last, freq="D")
     out = {}
     for key, labels in (("weekday", WEEKDAYS), ("month", MONTHS)):
-        part = daily.frame["day"].dt.day_of_week if key == "weekday" else daily.frame["day"].dt.month - 1
+        part = (
+            daily.frame["day"].dt.day_of_week
+            if key == "weekday"
+            else daily.frame["day"].dt.month - 1
+        )
         covered = pd.Series(days.day_of_week if key == "weekday" else days.month - 1).value_counts()
         rows = []
         for idx, group in _grouped(daily, part).items():

@@ -17,8 +17,8 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from pilot2prod.errors import DataQualityError, DataSourceError, ParameterError
 from pilot2prod import timestamps
+from pilot2prod.errors import DataQualityError, DataSourceError, ParameterError
 from pilot2prod.metric.params import Parameters
 from pilot2prod.privacy import masked_examples
 from pilot2prod.sources import open_table, require_columns
@@ -130,7 +130,9 @@ def _flag(column: ir.Value) -> ir.FloatingValue:
     if column.type().is_boolean():
         return column.cast("float64")
     if column.type().is_numeric():
-        return ibis.cases((column == 1, 1.0), (column == 0, 0.0), (column.isnull(), None), else_=-1.0)
+        return ibis.cases(
+            (column == 1, 1.0), (column == 0, 0.0), (column.isnull(), None), else_=-1.0
+        )
     text = timestamps.clean_text(column).lower()
     return ibis.cases(
         (text.isin(_TRUE_TEXT), 1.0),
@@ -145,9 +147,11 @@ def _number(column: ir.Value) -> ir.FloatingValue:
     if column.type().is_numeric():
         return column.cast("float64")
     text = timestamps.clean_text(column)
-    return text.re_search(_NUMBER).ifelse(
-        text.re_replace(",", "."), ibis.null("string")
-    ).cast("float64")
+    return (
+        text.re_search(_NUMBER)
+        .ifelse(text.re_replace(",", "."), ibis.null("string"))
+        .cast("float64")
+    )
 
 
 def _materialised(table: ir.Table, backend: str) -> ir.Table:
@@ -247,7 +251,9 @@ def load_events(p: Parameters) -> Events:
     if report.unparseable_start or report.unparseable_end:
         start_bad = report.unparseable_start > 0
         column = p.start_column if start_bad else p.end_column
-        examples = _examples(parsed, bad_start if start_bad else bad_end, "start_raw" if start_bad else "end_raw")
+        examples = _examples(
+            parsed, bad_start if start_bad else bad_end, "start_raw" if start_bad else "end_raw"
+        )
         report.unparseable_examples = examples
         if not p.drop_unparseable:
             parameter = "start_column" if start_bad else "end_column"

@@ -11,7 +11,9 @@ from pilot2prod.metric.params import Parameters
 COLUMNS = ["guardrail", "baseline", "low", "high", "n", "limit", "rule", "response_rate"]
 
 
-def guardrails(counts: GuardrailCounts, has_reopened: bool, has_csat: bool, p: Parameters) -> pd.DataFrame:
+def guardrails(
+    counts: GuardrailCounts, has_reopened: bool, has_csat: bool, p: Parameters
+) -> pd.DataFrame:
     """Baselines of the reopen rate (completed events) and of the mean CSAT (scores given by
     as_of: a survey answered later did not exist on that day), each with its limit."""
     total = counts.total() if len(counts.frame) else pd.Series(dtype=float)

@@ -53,9 +53,7 @@ class Parameters(params.Parameters):
     randomisation_unit: str = param(
         "", 'column to randomise by cluster (e.g. agent_id); "" to randomise each event'
     )
-    reopened_column: str = param(
-        "", '0/1 or yes/no column for the reopen guardrail; "" for none'
-    )
+    reopened_column: str = param("", '0/1 or yes/no column for the reopen guardrail; "" for none')
     csat_column: str = param("", 'numeric satisfaction score column (sparse is fine); "" for none')
     reopen_tolerance_pp: float = param(
         1.0, "guardrail: allowed rise of the reopen rate, percentage points"
@@ -83,9 +81,7 @@ class Parameters(params.Parameters):
                     "start_column": "created_at",
                     "end_column": "resolved_at",
                 }[name]
-                raise ParameterError(
-                    f"Parameter {name} is empty; give it, e.g. {name}={example}."
-                )
+                raise ParameterError(f"Parameter {name} is empty; give it, e.g. {name}={example}.")
         if not 0 < self.percentile < 100:
             raise ParameterError(
                 f"Parameter percentile is {self.percentile}; use a value "

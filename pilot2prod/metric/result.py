@@ -74,18 +74,22 @@ class Result:
 
     def headline(self) -> Headline:
         o, plan = self.overall, self.plan
-        weeks = (
-            f"{plan.weeks_needed} weeks" if plan.weeks_needed is not None else "not detectable"
-        )
+        weeks = f"{plan.weeks_needed} weeks" if plan.weeks_needed is not None else "not detectable"
         facts = [
-            ("Baseline", f"{self.fmt(o['km'])} (95 % CI {self.fmt(o['km_low'])} to "
-             f"{self.fmt(o['km_high'])})"),
+            (
+                "Baseline",
+                f"{self.fmt(o['km'])} (95 % CI {self.fmt(o['km_low'])} to "
+                f"{self.fmt(o['km_high'])})",
+            ),
             ("Target", f"{self.fmt(plan.target_value)} ({self.params.target_change:+.0%})"),
             ("Pilot length to detect it", weeks),
             ("Events in the baseline", f"{int(o['events']):,} ({int(o['open']):,} still open)"),
         ]
         facts += [
-            (f"Guardrail: {row.guardrail}", f"limit {self._guardrail_text(row.guardrail, row.limit)}")
+            (
+                f"Guardrail: {row.guardrail}",
+                f"limit {self._guardrail_text(row.guardrail, row.limit)}",
+            )
             for row in self.guardrails.itertuples()
         ]
         return Headline(self.statement, "", facts)
@@ -259,9 +263,13 @@ def metric_spec(
 def check_window(window: Durations, events: Events, p: Parameters) -> None:
     """The baseline window must hold enough events, and enough completed ones."""
     if window.events == 0:
-        row = events.table.aggregate(
-            first=events.table.start_s.min(), last=events.table.start_s.max()
-        ).execute().iloc[0]
+        row = (
+            events.table.aggregate(
+                first=events.table.start_s.min(), last=events.table.start_s.max()
+            )
+            .execute()
+            .iloc[0]
+        )
         from pilot2prod.metric.events import from_epoch
 
         raise DataQualityError(

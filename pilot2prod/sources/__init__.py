@@ -146,7 +146,9 @@ def require_columns(
         if column and column not in names:
             close = difflib.get_close_matches(column, names, n=1, cutoff=0.6)
             hint = f" Did you mean '{close[0]}'?" if close else ""
-            shown = ", ".join(names[:40]) + (f" and {len(names) - 40} more" if len(names) > 40 else "")
+            shown = ", ".join(names[:40]) + (
+                f" and {len(names) - 40} more" if len(names) > 40 else ""
+            )
             raise DataSourceError(
                 f"{parameter}: column '{column}' is not in '{source}'.{hint} Available columns: "
                 f"{shown}."

@@ -350,7 +350,10 @@ def _register(con, frame: pd.DataFrame) -> ibis.Table:  # noqa: ANN001
 
 
 def _open_excel(
-    con, spec: SourceSpec, size: int, start: float  # noqa: ANN001
+    con,
+    spec: SourceSpec,
+    size: int,
+    start: float,  # noqa: ANN001
 ) -> list[OpenedSource] | SourceFailure:
     sheets = pd.read_excel(spec.location, sheet_name=spec.table or None, dtype=object)
     if not isinstance(sheets, dict):

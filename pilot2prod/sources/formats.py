@@ -164,4 +164,3 @@ def extract_member(path: str | Path, member: str, folder: Path) -> Path:
         while chunk := src.read(1 << 20):
             dst.write(chunk)
     return target
-

@@ -14,10 +14,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ibis
 import numpy as np
 import pandas as pd
-
-import ibis
 
 from pilot2prod import timestamps
 from pilot2prod.errors import DataQualityError, DataSourceError
@@ -121,9 +120,7 @@ def read_examples(
     require_columns(table.columns, wanted, opened.name)
     selected = table.select(*dict.fromkeys(columns))
     if time_column:
-        selected, _ = timestamps.with_epochs(
-            selected, {"_epoch": time_column}, timestamp_format
-        )
+        selected, _ = timestamps.with_epochs(selected, {"_epoch": time_column}, timestamp_format)
     total = int(selected.count().execute())
     how = "all rows"
     if total > max_rows:
@@ -131,7 +128,7 @@ def read_examples(
             selected = selected.order_by(ibis.desc("_epoch")).limit(max_rows)
             how = f"the newest {max_rows:,} of {total:,} rows"
         else:
-            bucket = (ibis.row_number().over(order_by=[selected[c] for c in columns]) * 7919 + seed)
+            bucket = ibis.row_number().over(order_by=[selected[c] for c in columns]) * 7919 + seed
             selected = selected.mutate(_k=bucket % total).order_by("_k").limit(max_rows).drop("_k")
             how = f"a reproducible sample of {max_rows:,} of {total:,} rows"
     frame = selected.execute()

@@ -100,7 +100,17 @@ def _evaluate(
     per_1000 = ev.cost_per_1000(speed, p.compute_price_per_hour, llm_cost_per_item)
     fixed = train_seconds / 3600 * p.compute_price_per_hour
     return RungResult(
-        approach, items, truth, predictions, confidence, quality, ece, coverage, speed, per_1000, fixed
+        approach,
+        items,
+        truth,
+        predictions,
+        confidence,
+        quality,
+        ece,
+        coverage,
+        speed,
+        per_1000,
+        fixed,
     )
 
 
@@ -166,7 +176,9 @@ def llm_rung(
     calls = max(1, llm.requests + llm.cache_hits)
     per_call_ms = elapsed / calls * 1000
     result.speed = ev.Speed(0.0, per_call_ms, per_call_ms, 1000 / max(per_call_ms, 1e-6))
-    result.cost_per_1000 = ev.cost_per_1000(result.speed, p.compute_price_per_hour, llm.cost() / calls)
+    result.cost_per_1000 = ev.cost_per_1000(
+        result.speed, p.compute_price_per_hour, llm.cost() / calls
+    )
     if cap < n_test:
         findings.append(
             f"The LLM rung was evaluated on {cap} of {n_test} test tickets (llm_max_items) to "
@@ -201,9 +213,7 @@ def hybrid_rung(
     return _evaluate(hybrid, train_seconds, split, items, choose_on[items], p)
 
 
-def run_ladder(
-    split: Split, p: Parameters, kb_documents: pd.DataFrame | None = None
-) -> Ladder:
+def run_ladder(split: Split, p: Parameters, kb_documents: pd.DataFrame | None = None) -> Ladder:
     """Train and evaluate every rung on ``split``, in ladder order."""
     findings: list[str] = []
     unseen = sorted(set(split.test["label"]) - set(split.train["label"]))

@@ -45,11 +45,15 @@ class Parameters(params.Parameters):
     )
     gold_question_column: str = param("", "question column of the gold file")
     gold_doc_column: str = param("", "answering-document id column of the gold file")
-    test_share: float = param(0.2, "share of examples frozen as the test split (the newest when timed)")
+    test_share: float = param(
+        0.2, "share of examples frozen as the test split (the newest when timed)"
+    )
     target_precision: float = param(
         0.9, "precision at which tickets may be routed without a person"
     )
-    min_coverage: float = param(0.5, "the share of tickets an approach must route to be worth shipping")
+    min_coverage: float = param(
+        0.5, "the share of tickets an approach must route to be worth shipping"
+    )
     latency_budget_ms: float = param(50.0, "p95 time to route one ticket, in milliseconds")
     compute_price_per_hour: float = param(0.10, "price of one CPU machine hour, in your currency")
     llm_base_url: str = param(

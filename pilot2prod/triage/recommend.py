@@ -46,7 +46,9 @@ def shortfall(r: RungResult, p: Parameters) -> str:
                 "needed"
             )
     if r.speed.p95_ms > p.latency_budget_ms:
-        reasons.append(f"its p95 latency is {r.speed.p95_ms:.0f} ms (budget {p.latency_budget_ms:g})")
+        reasons.append(
+            f"its p95 latency is {r.speed.p95_ms:.0f} ms (budget {p.latency_budget_ms:g})"
+        )
     return " and ".join(reasons)
 
 

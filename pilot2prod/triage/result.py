@@ -52,6 +52,7 @@ class Result:
     recommendation: dict[str, Any]
     per_class: pd.DataFrame
     confusions: pd.DataFrame
+    spec: MetricSpec | None = None
 
     @property
     def findings(self) -> list[str]:
@@ -124,9 +125,15 @@ class Result:
     def headline(self) -> Headline:
         rec = self.recommendation
         facts = [
-            ("Labelled tickets", f"{len(self.split.train):,} to train, {len(self.split.test):,} to test"),
-            ("Target", f"{self.params.target_precision:.0%} precision on at least "
-             f"{self.params.min_coverage:.0%} of tickets"),
+            (
+                "Labelled tickets",
+                f"{len(self.split.train):,} to train, {len(self.split.test):,} to test",
+            ),
+            (
+                "Target",
+                f"{self.params.target_precision:.0%} precision on at least "
+                f"{self.params.min_coverage:.0%} of tickets",
+            ),
         ]
         rung_id = rec.get("approach") or rec.get("nearest")
         if rung_id:
@@ -206,6 +213,7 @@ class Result:
             "confusions": self.confusions.to_dict("records"),
             "findings": self.findings,
             "recommendation": self.recommendation,
+            "metric_spec": self.spec.statement if self.spec else None,
         }
 
 
@@ -299,15 +307,17 @@ def run_on_split(
         recommendation=recommend(ladder, p, spec),
         per_class=ev.per_class_f1(truth, workhorse.predictions, classes),
         confusions=ev.confusion_pairs(truth, workhorse.predictions),
+        spec=spec,
     )
 
 
 def export_model(result: Result, folder: Path) -> Path | None:
-    """Save the recommended approach and its metadata (data hash, parameters, metrics, labels)."""
+    """Save the recommended approach (or, when none meets the target, the nearest one, marked
+    as fit only for suggestions) and its metadata: data hash, parameters, metrics, labels."""
     import joblib
     import sklearn
 
-    rung_id = result.recommendation.get("approach")
+    rung_id = result.recommendation.get("approach") or result.recommendation.get("nearest")
     if rung_id is None:
         return None
     rung = result.ladder[rung_id]
@@ -321,6 +331,7 @@ def export_model(result: Result, folder: Path) -> Path | None:
         version=now.strftime("%Y%m%d%H%M%S"),
         approach=rung.id,
         approach_name=rung.approach.name,
+        meets_target=rung_id == result.recommendation.get("approach"),
         created=now.isoformat(),
         model_file=model_path.name,
         model_sha256=sha256_of(model_path),
@@ -347,4 +358,3 @@ def export_model(result: Result, folder: Path) -> Path | None:
         runtime={"pilot2prod": __version__, "scikit-learn": sklearn.__version__},
     ).save(target)
     return model_path
-

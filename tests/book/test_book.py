@@ -21,11 +21,11 @@ CHROMIUM = os.environ.get("PILOT2PROD_CHROMIUM", "/usr/bin/chromium")
 PAGES = [
     "chapters/intro.html",
     "chapters/01_define_working.html",
-    "notebooks/01_success_metric.html",
+    "book/01_success_metric.html",
     "chapters/02_audit_the_data.html",
-    "notebooks/02_data_audit.html",
+    "book/02_data_audit.html",
     "chapters/03_hire_a_problem.html",
-    "notebooks/03_simple_vs_rag.html",
+    "book/03_simple_vs_rag.html",
     "chapters/appendix_own_data.html",
     "chapters/execution_status.html",
 ]
@@ -33,6 +33,9 @@ PAGES = [
 
 @pytest.fixture(scope="module")
 def built_book(tmp_path_factory) -> Path:
+    from pilot2prod.engagement import prepare_book, read_engagement
+
+    prepare_book(read_engagement(REPO_ROOT / "engagements" / "acme.yaml"), REPO_ROOT / "book")
     out = tmp_path_factory.mktemp("book")
     env = dict(os.environ, PILOT2PROD_RUNS_DIR=str(out / "runs"))
     jb = Path(sys.executable).with_name("jupyter-book")
@@ -116,13 +119,13 @@ def test_pages_load_in_headless_chromium_without_console_errors(server):
             assert page.title()
         assert problems == [], "\n".join(problems)
 
-        page.goto(f"{server}/notebooks/01_success_metric.html", wait_until="load")
+        page.goto(f"{server}/book/01_success_metric.html", wait_until="load")
         images = page.eval_on_selector_all(
             "img", "els => els.map(e => [e.naturalWidth, e.naturalHeight])"
         )
         figures = [size for size in images if size[0] > 300]
         assert len(figures) >= 6, images  # segment, distribution, weekly, 2x season, MDE
-        page.goto(f"{server}/notebooks/03_simple_vs_rag.html", wait_until="load")
+        page.goto(f"{server}/book/03_simple_vs_rag.html", wait_until="load")
         images = page.eval_on_selector_all(
             "img", "els => els.map(e => [e.naturalWidth, e.naturalHeight])"
         )

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import FIELD_PARAMS
+from conftest import FIELD_PARAMS, acme_values
+from pilot2prod.handoff import MetricSpec, ModelExport
 from pilot2prod.runner import available_notebooks, run_notebook
 
 
@@ -28,6 +29,7 @@ def test_committed_notebooks_carry_no_outputs(path):
 def test_success_metric_on_the_sample_company(tmp_path, truth):
     result = run_notebook(
         "01_success_metric",
+        from_file=acme_values("01_success_metric"),
         from_text={"n_bootstrap": "1000"},
         out=tmp_path,
         cwd=tmp_path,
@@ -57,9 +59,9 @@ def test_success_metric_on_the_sample_company(tmp_path, truth):
         == truth["defects"]["tickets_end_before_start"]["count"]
     )
     assert results["power"]["weeks_needed"] >= 2
-    spec = yaml.safe_load((result.folder / "metric_spec.yaml").read_text())
-    assert spec["statement"] == results["statement"]
-    assert spec["baseline"]["value"] == pytest.approx(base["km"])
+    spec = MetricSpec.load(result.folder / "metric_spec.yaml")
+    assert spec.statement == results["statement"]
+    assert spec.baseline.value == pytest.approx(base["km"])
     used = yaml.safe_load((result.folder / "parameters.yaml").read_text())
     assert used["output_dir"] == str(result.folder)
     assert Path(used["events_path"]).is_absolute()
@@ -93,6 +95,7 @@ def test_success_metric_on_a_fixture_with_other_columns_and_unit(field_service, 
 def test_simple_vs_rag_on_the_sample_company(tmp_path, truth, dataset_dir):
     run = run_notebook(
         "03_simple_vs_rag",
+        from_file=acme_values("03_simple_vs_rag"),
         from_text={"learning_curve_seeds": "1", "learning_curve_sizes": "5,20"},
         out=tmp_path,
         cwd=tmp_path,
@@ -110,7 +113,7 @@ def test_simple_vs_rag_on_the_sample_company(tmp_path, truth, dataset_dir):
     for row in ladder.values():
         assert row["accuracy"] <= ceiling + 0.01, row["approach"]
     assert 0.8 <= tfidf["accuracy"] and 0.8 <= tfidf["macro-F1"] <= ceiling + 0.01
-    hybrid = results["coverage"]["hybrid (classifier, else fallback)"]
+    hybrid = results["coverage"]["hybrid"]
     assert 0 < hybrid["coverage"] <= 1 and hybrid["evaluated"] > 0
     # Every planted resubmission that straddles the time split is reported as a near-duplicate.
     tickets = pd.read_csv(dataset_dir / "tickets.csv", usecols=["ticket_id", "created_at"])
@@ -123,19 +126,22 @@ def test_simple_vs_rag_on_the_sample_company(tmp_path, truth, dataset_dir):
     ]
     reported = {(p["train_id"], p["test_id"]) for p in results["near_duplicates"]["pairs"]}
     assert straddling and set(map(tuple, straddling)) <= reported
-    metadata = json.loads((run.folder / "model" / "metadata.json").read_text())
-    assert metadata["approach"] == results["recommendation"]["approach"]
-    assert len(metadata["labels"]) == 10 and len(metadata["data_sha256"]) == 64
-    assert (run.folder / "model" / "triage_model.joblib").stat().st_size > 0
+    recommendation = results["recommendation"]
+    exported = ModelExport.load(run.folder / "model")  # the hash of the file is verified
+    assert exported.approach == (recommendation["approach"] or recommendation["nearest"])
+    assert len(exported.labels) == 10 and len(exported.data_sha256) == 64
     assert "gibberish" not in run.notebook.read_text()  # no LLM here: nothing was sent
 
 
 @pytest.mark.slow
 def test_data_audit_on_the_sample_estate(tmp_path, truth):
-    run = run_notebook("02_data_audit", out=tmp_path, cwd=tmp_path, progress=False)
+    run = run_notebook(
+        "02_data_audit", from_file=acme_values("02_data_audit"), out=tmp_path, progress=False
+    )
     results = json.loads(run.results_json.read_text())
     assert results["go"] is False
     glue = results["glue"]
+    assert results["failed"][0]["reason"]
     assert glue["c2_failed"] == 2  # the export without a header row, the missing table
     assert glue["c2_orphan_pct"] == pytest.approx(
         100 * truth["defects"]["tickets_without_crm_account"]["share"], abs=0.01

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from pilot2prod.audit.profile import column_profile, duplicate_keys, duplicate_rows
-from pilot2prod.audit.sources import discover, open_estate, read_inventory, redact, summary
 from pilot2prod.errors import ParameterError
+from pilot2prod.sources import discover, open_estate, read_inventory, redact, summary
 
 
 @pytest.fixture
@@ -36,6 +36,13 @@ def estate_dir(tmp_path):
     (tmp_path / "binary.csv").write_bytes(b"\x00\x01\x02" * 50)
     (tmp_path / "corrupt.parquet").write_bytes(b"PAR1 not really parquet")
     return tmp_path
+
+
+def validity_table(table, declared_types: bool) -> pd.DataFrame:
+    from pilot2prod.audit.scan import scan_table
+    from pilot2prod.audit.validity import TUKEY_K, validity_from_scan
+
+    return validity_from_scan(scan_table(table, TUKEY_K), declared_types)
 
 
 def test_every_readable_source_opens_and_every_other_becomes_a_finding(estate_dir):
@@ -129,7 +136,7 @@ def test_inventory_keeps_credentials_out(tmp_path, monkeypatch):
 def test_validity_infers_types_formats_outliers_and_id_columns(tmp_path):
     import numpy as np
 
-    from pilot2prod.audit.validity import consistency_violations, validity_table
+    from pilot2prod.audit.validity import consistency_violations
 
     rng = np.random.default_rng(0)
     n = 400
@@ -151,7 +158,7 @@ def test_validity_infers_types_formats_outliers_and_id_columns(tmp_path):
     )
     frame.to_csv(tmp_path / "v.csv", index=False)
     table = open_estate(discover(str(tmp_path / "v.csv"))).opened[0].table
-    v = validity_table(table).set_index("column")
+    v = validity_table(table, declared_types=False).set_index("column")
     assert v.loc["amount", "inferred_type"] == "number"
     assert v.loc["amount", "outliers"] == 4
     assert v.loc["flag", "outliers"] == 0  # a 0/1 flag has no outliers
@@ -164,7 +171,7 @@ def test_validity_infers_types_formats_outliers_and_id_columns(tmp_path):
 
 
 def test_validity_on_the_sample_company(dataset_dir, truth):
-    from pilot2prod.audit.validity import consistency_violations, validity_table
+    from pilot2prod.audit.validity import consistency_violations
 
     estate = open_estate(
         discover(str(dataset_dir / "crm_accounts.xlsx"))
@@ -172,7 +179,7 @@ def test_validity_on_the_sample_company(dataset_dir, truth):
     )
     accounts = next(o.table for o in estate.opened if o.spec.name.endswith(":accounts"))
     tickets = next(o.table for o in estate.opened if o.spec.name == "tickets.csv")
-    since = validity_table(accounts).set_index("column").loc["customer_since"]
+    since = validity_table(accounts, declared_types=True).set_index("column").loc["customer_since"]
     assert len(since["date_formats"]) == len(
         truth["defects"]["crm"]["date_formats_in_customer_since"]
     )
@@ -214,12 +221,10 @@ def test_relations_find_planted_orphans_variants_and_staleness(dataset_dir, trut
 
 
 def test_scorecard_gate_lists_blocking_findings_first(estate_dir, tmp_path):
-    from pilot2prod.audit.scorecard import (
-        Scorecard,
-        add_consistency,
-        audit_source,
-        failed_source,
-    )
+    from dataclasses import replace
+
+    from pilot2prod.audit.checks import audit_source
+    from pilot2prod.audit.scorecard import Scorecard, add_consistency, failed_source
 
     pd.DataFrame(
         {
@@ -233,9 +238,9 @@ def test_scorecard_gate_lists_blocking_findings_first(estate_dir, tmp_path):
     estate = open_estate(
         discover(str(tmp_path / "tickets.csv")) + discover(str(estate_dir / "empty.csv"))
     )
-    audit = audit_source(
-        estate.opened[0], pd.Timestamp("2025-01-03"), key="ticket", required=("ticket", "created")
-    )
+    opened = estate.opened[0]
+    opened.spec = replace(opened.spec, key="ticket", required=("ticket", "created"))
+    audit = audit_source(opened, pd.Timestamp("2025-01-03"))
     from pilot2prod.audit.validity import consistency_violations
 
     add_consistency(
@@ -259,14 +264,17 @@ def test_scorecard_gate_lists_blocking_findings_first(estate_dir, tmp_path):
 
 
 def test_contract_is_tightened_by_findings_and_round_trips(tmp_path, dataset_dir):
+    from dataclasses import replace
+
     from pandera.errors import SchemaErrors
 
+    from pilot2prod.audit.checks import audit_source
     from pilot2prod.audit.contract import build_contract, load_contract, save_contract
     from pilot2prod.audit.datasheet import datasheet
-    from pilot2prod.audit.scorecard import audit_source
 
     opened = open_estate(discover(str(dataset_dir / "crm_accounts.xlsx"))).opened[0]
-    audit = audit_source(opened, pd.Timestamp("2026-11-02"), key="account_id")
+    opened.spec = replace(opened.spec, key="account_id")
+    audit = audit_source(opened, pd.Timestamp("2026-11-02"))
     schema = build_contract(opened.table, audit, key="account_id", required=("account_id",))
     path = save_contract(schema, tmp_path / "contracts" / "accounts.yaml")
     contract = load_contract(path)
@@ -291,14 +299,18 @@ def test_contract_is_tightened_by_findings_and_round_trips(tmp_path, dataset_dir
     assert "@" not in sheet  # counts and kinds only, no addresses
 
 
-def test_audit_parameters():
-    from pilot2prod.audit.run import AuditParameters
+def test_audit_parameters(tmp_path):
+    from pilot2prod.audit import Parameters
 
+    url = "postgresql://audit:${P2P_PASSWORD}@127.0.0.1/crm#orders"
     with pytest.raises(ParameterError, match="as_of is 'yesterday', which is not a date"):
-        AuditParameters.from_values({"as_of": "yesterday"})
+        Parameters.parse({"sources": url, "as_of": "yesterday"})
     with pytest.raises(ParameterError, match="default_region is 'Germany'"):
-        AuditParameters.from_values({"default_region": "Germany"})
-    url = "postgresql://audit:${P2P_PASSWORD}@127.0.0.1/crm"
-    assert AuditParameters.from_values({"sources": url}).sources == url  # kept as given
-    with pytest.raises(ParameterError, match="there is no file at 'nowhere.yaml'"):
-        AuditParameters.from_values({"sources": "nowhere.yaml"})
+        Parameters.parse({"sources": url, "default_region": "Germany"})
+    assert Parameters.parse({"sources": url}).sources == url  # kept as given
+    with pytest.raises(ParameterError, match="no file or folder at 'nowhere.yaml'"):
+        Parameters.parse({"sources": "nowhere.yaml"}, cwd=tmp_path)
+    with pytest.raises(ParameterError, match="holds a password in its database URL"):
+        Parameters.parse({"sources": "postgresql://audit:hunter2@127.0.0.1/crm#orders"})
+    with pytest.raises(ParameterError, match="sources is empty"):
+        Parameters.parse({})

@@ -93,7 +93,7 @@ def test_typed_columns_sentinel_dates_and_long_integers():
 def test_sampled_type_inference_that_breaks_late_falls_back(tmp_path):
     """DuckDB infers types from the first rows; a text value much later must not stop the
     load (the types are inferred again from every row)."""
-    from pilot2prod.audit.sources import discover, open_estate
+    from pilot2prod.sources import discover, open_estate
 
     rows = 60_000
     values = [str(i) for i in range(rows)]

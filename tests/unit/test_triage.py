@@ -11,6 +11,7 @@ from llm_server import FakeLLM
 from sklearn.metrics import f1_score
 
 from pilot2prod.errors import DataQualityError, DataSourceError, ParameterError
+from pilot2prod.paths import SAMPLE_DIR
 from pilot2prod.triage import evaluation as ev
 from pilot2prod.triage.data import (
     Examples,
@@ -21,11 +22,10 @@ from pilot2prod.triage.data import (
     near_duplicates,
     suspected_label_typos,
 )
-from pilot2prod.paths import SAMPLE_DIR
 from pilot2prod.triage.llm import parse_label
+from pilot2prod.triage.models import KeywordRules, TfidfLinear, fit_temperature, softmax
 from pilot2prod.triage.params import Parameters
 from pilot2prod.triage.result import run_on_split
-from pilot2prod.triage.models import KeywordRules, TfidfLinear, fit_temperature, softmax
 
 TOPICS = {
     "billing": ["invoice", "charge", "payment", "vat", "bill"],
@@ -316,7 +316,13 @@ def test_ladder_with_llm_uses_context_caches_and_counts_cost(tmp_path):
         )
         first = run_on_split(examples, split, p, with_learning_curve=False)
         assert list(first.ladder.rungs) == [
-            "majority", "rules", "tfidf", "embeddings", "retrieval", "rag", "hybrid"
+            "majority",
+            "rules",
+            "tfidf",
+            "embeddings",
+            "retrieval",
+            "rag",
+            "hybrid",
         ]
         rag = first.ladder["rag"]
         llm = rag.approach
