@@ -82,12 +82,14 @@ AUDIT = (
     + """
 import json, sys, time
 import pandas as pd
-from pilot2prod.audit.scorecard import audit_source
-from pilot2prod.audit.sources import discover, open_source
+from dataclasses import replace
+from pilot2prod.audit.checks import audit_source
+from pilot2prod.sources import discover, open_source
 start = time.perf_counter()
 opened = open_source(discover(sys.argv[1])[0])[0]
+opened.spec = replace(opened.spec, key="i")
 loaded = time.perf_counter()
-audit = audit_source(opened, pd.Timestamp("2026-01-01"), key="i")
+audit = audit_source(opened, pd.Timestamp("2026-01-01"))
 elapsed = time.perf_counter() - start
 print(json.dumps({"seconds": elapsed, "load_seconds": loaded - start,
                   "peak_mib": peak_mib(), "findings": len(audit.findings), "rows": audit.rows,

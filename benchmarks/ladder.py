@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from pilot2prod.triage.data import Examples, LabelFindings, Split, load_examples, split_examples
-from pilot2prod.triage.ladder import TriageParameters, ladder_on_split
 from pilot2prod.triage.models import tfidf_features
+from pilot2prod.triage.params import Parameters
+from pilot2prod.triage.result import run_on_split
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,15 +44,22 @@ def main() -> None:
     parser.add_argument("--text-column", default="text")
     parser.add_argument("--label-column", default="label")
     args = parser.parse_args()
-    params = TriageParameters.from_values(
-        {"kb_path": "", "gold_path": "", "n_bootstrap": 300}, cwd=ROOT
+    sample = ROOT / "datasets/acme/tickets.csv"
+    params = Parameters.parse(
+        {
+            "examples_path": str(sample),
+            "text_columns": "subject,body",
+            "label_column": "category",
+            "target_precision": 0.92,
+            "n_bootstrap": 300,
+        }
     )
     if args.train and args.test:
         examples, split = pair(args.train, args.test, args.text_column, args.label_column)
         name = f"{Path(args.train).parent.name or 'pair'} (given split)"
     else:
         examples = load_examples(
-            str(ROOT / "datasets/acme/tickets.csv"),
+            str(sample),
             ["subject", "body"],
             "category",
             "created_at",
@@ -65,7 +73,7 @@ def main() -> None:
     reference = time.perf_counter() - start
 
     start = time.perf_counter()
-    result = ladder_on_split(examples, split, params, with_learning_curve=False)
+    result = run_on_split(examples, split, params, with_learning_curve=False)
     ladder_seconds = time.perf_counter() - start
 
     summary = result.summary()
@@ -86,7 +94,7 @@ def main() -> None:
             ]
         ].to_string(index=False, float_format=lambda v: f"{v:.3f}")
     )
-    tfidf = result.rung("TF-IDF + linear")
+    tfidf = result.ladder["tfidf"]
     print()
     print(f"reference: one TF-IDF vectorisation of the training texts: {reference:.2f} s")
     print(

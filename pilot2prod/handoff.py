@@ -283,9 +283,13 @@ def load_contract(path: str | Path, parameter: str = "contract_path"):  # noqa: 
     """A data contract Chapter 2 wrote (a pandera schema in YAML)."""
     import pandera.pandas as pa
 
+    data = _load_mapping(path, parameter, "data contract", yaml.safe_load)
     p = Path(path)
-    if not p.is_file():
-        raise ParameterError(f"Parameter {parameter}: there is no data contract at '{p.name}'.")
+    if data.get("schema_type") != "dataframe" or not data.get("columns"):
+        raise ParameterError(
+            f"Parameter {parameter}: '{p.name}' is not a data contract written by 02_data_audit "
+            "(no columns); pass one of the files in its contracts/ folder."
+        )
     try:
         return pa.DataFrameSchema.from_yaml(p)
     except Exception as exc:  # noqa: BLE001 - any reader failure is one sentence

@@ -8,7 +8,17 @@ from pathlib import Path
 
 #: The checkout that holds the package, the notebooks and the sample company.
 REPO_ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+
+
+def _notebooks_dir() -> Path:
+    """The checkout's notebooks, or (an installed package) the copies shipped inside it."""
+    checkout = REPO_ROOT / "notebooks"
+    if checkout.is_dir():
+        return checkout
+    return Path(__file__).resolve().parent / "notebooks"
+
+
+NOTEBOOKS_DIR = _notebooks_dir()
 SAMPLE_DIR = REPO_ROOT / "datasets" / "acme"
 RUNS_ENV = "PILOT2PROD_RUNS_DIR"
 

@@ -66,6 +66,8 @@ def duration_counts(events: Events, table: ir.Table, by: dict[str, ir.Value]) ->
     frame["duration"] = bucket_value(frame.pop("_k").to_numpy()) / UNIT_SECONDS[events.unit]
     frame["observed"] = frame["observed"].astype(bool)
     frame["n"] = frame["n"].astype(np.int64)
+    # Engines return groups in any order; a fixed order makes the bootstrap reproducible.
+    frame = frame.sort_values([*by, "duration", "observed"], kind="stable", ignore_index=True)
     return Durations(frame)
 
 

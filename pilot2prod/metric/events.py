@@ -180,8 +180,9 @@ def _examples(table: ir.Table, mask: ir.BooleanValue, column: str) -> list[str]:
     return masked_examples(values.fillna("(empty)"))
 
 
-def load_events(p: Parameters) -> Events:
-    """Open, parse and clean the event table in its engine; see :class:`CleaningReport`."""
+def _parse(p: Parameters) -> tuple[ir.Table, str, list[timestamps.Reading]]:
+    """The event table with epoch-second timestamps and the optional columns, as an engine
+    expression (materialised once where the engine allows); its name; how timestamps read."""
     opened = open_table(p.events_path, "events_path", as_text=True)
     raw = opened.table
     wanted = {
@@ -198,8 +199,9 @@ def load_events(p: Parameters) -> Events:
     raw, readings = timestamps.with_epochs(raw, columns, p.timestamp_format)
     start_text = raw[p.start_column].cast("string").strip().nullif("")
     end_text = raw[p.end_column].cast("string").strip().nullif("")
+    identifier = raw[p.id_column].cast("string") if p.id_column else None
     parsed = raw.select(
-        id=raw[p.id_column].cast("string") if p.id_column else ibis.row_number().cast("string"),
+        id=identifier if identifier is not None else ibis.row_number().cast("string"),
         start_s=raw._start_s,
         end_s=raw._end_s,
         start_given=start_text.notnull(),
@@ -216,11 +218,15 @@ def load_events(p: Parameters) -> Events:
         cluster=(
             raw[p.randomisation_unit].cast("string")
             if p.randomisation_unit
-            else (raw[p.id_column].cast("string") if p.id_column else ibis.literal(""))
+            else (identifier if identifier is not None else ibis.literal(""))
         ),
     )
-    parsed = _materialised(parsed, opened.backend)
-    report = CleaningReport()
+    return _materialised(parsed, opened.backend), opened.name, readings
+
+
+def _readable(parsed: ir.Table, p: Parameters, name: str, report: CleaningReport) -> ir.Table:
+    """Rows whose timestamps could be read. Unreadable ones stop the run (with masked
+    examples) unless ``drop_unparseable``; flags that are not yes/no always stop it."""
     bad_start = parsed.start_given & parsed.start_s.isnull()
     bad_end = parsed.end_given & parsed.end_s.isnull()
     counts = _one_row(
@@ -233,7 +239,7 @@ def load_events(p: Parameters) -> Events:
     )
     report.rows_read = _int(counts["rows"])
     if report.rows_read == 0:
-        raise DataSourceError(f"events_path: '{opened.name}' has no data rows.")
+        raise DataSourceError(f"events_path: '{name}' has no data rows.")
     report.unparseable_start = _int(counts["bad_start"])
     report.unparseable_end = _int(counts["bad_end"])
     if _int(counts["ends"]) == 0 and not report.unparseable_end:
@@ -250,44 +256,47 @@ def load_events(p: Parameters) -> Events:
         )
     if report.unparseable_start or report.unparseable_end:
         start_bad = report.unparseable_start > 0
-        column = p.start_column if start_bad else p.end_column
-        examples = _examples(
-            parsed, bad_start if start_bad else bad_end, "start_raw" if start_bad else "end_raw"
+        raw_column = "start_raw" if start_bad else "end_raw"
+        report.unparseable_examples = _examples(
+            parsed, bad_start if start_bad else bad_end, raw_column
         )
-        report.unparseable_examples = examples
         if not p.drop_unparseable:
             parameter = "start_column" if start_bad else "end_column"
+            column = p.start_column if start_bad else p.end_column
             count = report.unparseable_start if start_bad else report.unparseable_end
             raise DataQualityError(
                 f"{parameter}: {count:,} of {report.rows_read:,} values in '{column}' are not "
-                f"timestamps (e.g. {', '.join(examples)}); fix them, set timestamp_format, or "
-                "set drop_unparseable=True to leave those rows out."
+                f"timestamps (e.g. {', '.join(report.unparseable_examples)}); fix them, set "
+                "timestamp_format, or set drop_unparseable=True to leave those rows out."
             )
-    usable = parsed.filter(parsed.start_s.notnull(), ~bad_end)
-    usable, report.duplicate_ids, report.duplicate_id_share = _drop_duplicate_ids(usable, p)
-    negative = usable.end_s.notnull() & (usable.end_s < usable.start_s)
-    report.end_before_start = _int(_one_row(usable, n=negative.sum())["n"])
-    usable = usable.filter(~negative)
-    usable = usable.mutate(span_s=usable.end_s - usable.start_s)
-    usable, implausible, flagged = _drop_implausible(usable)
-    report.implausible_durations = flagged
-    as_of = _as_of(usable, p)
+    return parsed.filter(parsed.start_s.notnull(), ~bad_end)
+
+
+def _drop_end_before_start(table: ir.Table, report: CleaningReport) -> ir.Table:
+    negative = table.end_s.notnull() & (table.end_s < table.start_s)
+    report.end_before_start = _int(_one_row(table, n=negative.sum())["n"])
+    kept = table.filter(~negative)
+    return kept.mutate(span_s=kept.end_s - kept.start_s)
+
+
+def _cut_at(table: ir.Table, as_of: pd.Timestamp, report: CleaningReport) -> ir.Table:
+    """The data as it stood at ``as_of``: later events left out, later ends still open."""
     cut = epoch(as_of)
-    after = usable.start_s >= cut
-    late = usable.end_s.notnull() & (usable.end_s >= cut)
-    row = _one_row(usable, after=after.sum(), late=(late & ~after).sum(), rows=usable.count())
+    after = table.start_s >= cut
+    late = table.end_s.notnull() & (table.end_s >= cut)
+    row = _one_row(table, after=after.sum(), late=(late & ~after).sum(), rows=table.count())
     report.started_after_as_of = _int(row["after"])
     report.resolved_after_as_of = _int(row["late"])
     if _int(row["rows"]) == 0:
         raise DataQualityError("events_path: no rows are left after dropping unusable ones.")
-    events = usable.filter(~after)
-    events = events.mutate(end_s=late.ifelse(ibis.null("float64"), events.end_s))
-    if p.focus_segment:
-        events, report.outside_focus = _focus(events, p)
-    unit = p.unit or _unit_from_data(events)
+    kept = table.filter(~after)
+    return kept.mutate(end_s=late.ifelse(ibis.null("float64"), kept.end_s))
+
+
+def _durations(events: ir.Table, as_of: pd.Timestamp, unit: str) -> ir.Table:
     observed = events.end_s.notnull()
-    stop = observed.ifelse(events.end_s, cut)
-    events = events.select(
+    stop = observed.ifelse(events.end_s, epoch(as_of))
+    return events.select(
         "id",
         "start_s",
         "end_s",
@@ -298,6 +307,22 @@ def load_events(p: Parameters) -> Events:
         observed=observed,
         duration=(stop - events.start_s) / UNIT_SECONDS[unit],
     )
+
+
+def load_events(p: Parameters) -> Events:
+    """Open, parse and clean the event table in its engine; see :class:`CleaningReport`."""
+    report = CleaningReport()
+    parsed, name, readings = _parse(p)
+    usable = _readable(parsed, p, name, report)
+    usable, report.duplicate_ids, report.duplicate_id_share = _drop_duplicate_ids(usable, p)
+    usable = _drop_end_before_start(usable, report)
+    usable, implausible, report.implausible_durations = _drop_implausible(usable)
+    as_of = _as_of(usable, p)
+    events = _cut_at(usable, as_of, report)
+    if p.focus_segment:
+        events, report.outside_focus = _focus(events, p)
+    unit = p.unit or _unit_from_data(events)
+    events = _durations(events, as_of, unit)
     report.rows_used = _int(_one_row(events, n=events.count())["n"])
     if report.rows_used == 0:
         first = _one_row(usable, first=usable.start_s.min())["first"]
@@ -313,7 +338,7 @@ def load_events(p: Parameters) -> Events:
         report=report,
         readings=readings,
         implausible=implausible.drop(columns="seconds"),
-        source=opened.name,
+        source=name,
         has_segments=bool(p.segment_column),
         has_reopened=bool(p.reopened_column),
         has_csat=bool(p.csat_column),

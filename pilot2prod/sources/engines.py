@@ -335,7 +335,7 @@ def _database_tables(
     out = []
     for n in names:
         table = backend.table(n)
-        sub = replace(spec, name=spec.name if spec.table else f"{spec.name}:{n}", table=n)
+        sub = replace(spec, name=f"{spec.name}:{n}", table=n)
         out.append(OpenedSource(sub, table, backend_name, size, time.perf_counter() - start))
     return out
 
@@ -369,7 +369,7 @@ def _open_excel(
             headerless.append(str(sheet))
             continue
         frame.columns = names
-        name = spec.name if spec.table else f"{spec.name}:{sheet}"
+        name = f"{spec.name}:{sheet}"
         sheet_key = dict(spec.sheet_keys).get(str(sheet), spec.key)
         table = _register(con, typed_frame(frame))
         opened.append(

@@ -18,8 +18,8 @@ import psycopg
 import pytest
 import yaml
 
-from pilot2prod.audit.run import run_audit, write_outputs
-from pilot2prod.audit.sources import SourceSpec, open_source
+from pilot2prod.audit import Parameters, run, write_outputs
+from pilot2prod.sources import SourceSpec, open_source
 
 pytestmark = pytest.mark.slow
 NOW = pd.Timestamp("2026-11-02")
@@ -121,7 +121,7 @@ def audited(server, dataset_dir, tmp_path_factory):
     path.write_text(yaml.safe_dump(inventory, sort_keys=False))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(PASSWORD_VARIABLE, server.password)
-        result = run_audit(str(path), NOW)
+        result = run(Parameters.parse({"sources": str(path), "as_of": str(NOW)}))
         written = write_outputs(result, folder / "out")
     return result, written, folder
 

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from pilot2prod.audit.run import run_audit
-from pilot2prod.audit.sources import read_inventory
+from pilot2prod.audit import Parameters, run
+from pilot2prod.sources import read_inventory
 
 pytestmark = pytest.mark.slow
 NOW = pd.Timestamp("2026-11-02")
@@ -72,7 +72,7 @@ def audited(dataset_dir, tmp_path_factory):
             entry["table"] = str(estate / entry["table"])
     path.write_text(yaml.safe_dump(inventory, sort_keys=False))
     try:
-        yield run_audit(str(path), NOW)
+        yield run(Parameters.parse({"sources": str(path), "as_of": str(NOW)}))
     finally:
         from pyspark.sql import SparkSession
 
@@ -125,7 +125,7 @@ def test_spark_and_duckdb_agree(audited):
 
 def test_spark_reads_a_tab_separated_file(audited, tmp_path):
     """Runs after the module's audit, in the same Spark session."""
-    from pilot2prod.audit.sources import SourceSpec, open_source
+    from pilot2prod.sources import SourceSpec, open_source
 
     path = tmp_path / "regions.tsv"
     path.write_text("region\tmanager\nnorth\tAda\nsouth\tGrace\n")

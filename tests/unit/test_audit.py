@@ -188,12 +188,7 @@ def test_validity_on_the_sample_company(dataset_dir, truth):
 
 
 def test_relations_find_planted_orphans_variants_and_staleness(dataset_dir, truth):
-    from pilot2prod.audit.relations import (
-        freshness,
-        key_coverage,
-        read_latency,
-        spelling_variants,
-    )
+    from pilot2prod.audit.relations import freshness, key_coverage, spelling_variants
 
     estate = open_estate(
         discover(str(dataset_dir / "crm_accounts.xlsx"))
@@ -216,8 +211,30 @@ def test_relations_find_planted_orphans_variants_and_staleness(dataset_dir, trut
     fresh = freshness(tickets, ["created_at", "resolved_at"], export + pd.Timedelta(days=9), 7)
     assert fresh.column == "resolved_at" and fresh.stale and 9 < fresh.lag_days < 10
     assert not freshness(tickets, ["created_at"], export, 7).stale
-    latency = read_latency(tickets)
-    assert latency.first_row_seconds >= 0 and latency.full_scan_seconds >= 0
+
+
+def test_read_latency_reads_one_row_then_the_whole_table():
+    from pilot2prod.audit.relations import read_latency
+
+    calls = []
+
+    class Expression:
+        def __init__(self, name):
+            self.name = name
+
+        def execute(self):
+            calls.append(self.name)
+
+    class Table:
+        def limit(self, n):
+            return Expression(f"limit {n}")
+
+        def count(self):
+            return Expression("count")
+
+    latency = read_latency(Table())
+    assert calls == ["limit 1", "count"]
+    assert latency.first_row_seconds > 0 and latency.full_scan_seconds > 0
 
 
 def test_scorecard_gate_lists_blocking_findings_first(estate_dir, tmp_path):

@@ -174,13 +174,54 @@ def test_log_scale_sample_size_achieves_stated_power_in_simulation():
     assert hits / reps == pytest.approx(0.8, abs=0.035)
 
 
-def test_log_scale_false_positive_rate_near_alpha_on_null_data():
+def test_mean_interval_from_sums_covers_95_percent():
+    """CSAT arrives as a count, a sum and a sum of squares from the database."""
     rng = np.random.default_rng(14)
-    n, reps = 300, 2000
-    rejections = sum(
-        sps.ttest_ind(rng.normal(0, 1, n), rng.normal(0, 1, n)).pvalue < 0.05 for _ in range(reps)
+    hits, reps = 0, 2000
+    for _ in range(reps):
+        scores = rng.choice([1, 2, 3, 4, 5], size=60, p=[0.05, 0.05, 0.15, 0.35, 0.4])
+        ci = stats.mean_interval(len(scores), scores.sum(), (scores**2).sum())
+        hits += ci.low <= 4.0 <= ci.high  # the true mean of that distribution
+    assert hits / reps == pytest.approx(0.95, abs=0.015)
+
+
+def test_counted_durations_give_the_row_by_row_estimates():
+    rng = np.random.default_rng(18)
+    d = rng.integers(1, 40, 600).astype(float)
+    e = rng.random(600) < 0.8
+    keys, counts = np.unique(np.column_stack([d, e]), axis=0, return_counts=True)
+    for q in (0.25, 0.5, 0.9):
+        assert stats.km_quantile(keys[:, 0], keys[:, 1].astype(bool), q, counts=counts) == (
+            stats.km_quantile(d, e, q)
+        )
+    assert stats.km_survival_at(keys[:, 0], keys[:, 1], 10.0, counts=counts) == pytest.approx(
+        stats.km_survival_at(d, e, 10.0)
     )
-    assert rejections / reps == pytest.approx(0.05, abs=0.015)
+    rows = stats.km_bootstrap_ci(d, e, quantile=0.5, n_resamples=2000, seed=1)
+    counted = stats.km_bootstrap_ci(
+        keys[:, 0], keys[:, 1], counts=counts, quantile=0.5, n_resamples=2000, seed=2
+    )
+    assert counted.estimate == rows.estimate
+    assert counted.low == pytest.approx(rows.low, abs=1) and counted.high == pytest.approx(
+        rows.high, abs=1
+    )
+
+
+def test_icc_from_sums_equals_the_row_estimator():
+    rng = np.random.default_rng(19)
+    groups = rng.integers(0, 30, 2000)
+    values = rng.normal(0, 1, 30)[groups] * 0.5 + rng.normal(0, 1, 2000)
+    sizes = np.bincount(groups)
+    sums = np.bincount(groups, weights=values)
+    squares = np.bincount(groups, weights=values**2)
+    # The one-way ANOVA estimator written out on the rows, as a textbook does.
+    k, n = 30, 2000
+    means = np.array([values[groups == g].mean() for g in range(k)])
+    ms_between = np.sum(sizes * (means - values.mean()) ** 2) / (k - 1)
+    ms_within = np.sum((values - means[groups]) ** 2) / (n - k)
+    n0 = (n - np.sum(sizes**2) / n) / (k - 1)
+    expected = (ms_between - ms_within) / (ms_between + (n0 - 1) * ms_within)
+    assert stats.icc_from_sums(sizes, sums, squares) == pytest.approx(expected, rel=1e-9)
 
 
 def test_mde_inverts_sample_size():

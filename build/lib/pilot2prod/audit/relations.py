@@ -1,0 +1,149 @@
+"""Uniqueness across spellings, key coverage between tables, freshness and read latency."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import ibis
+import pandas as pd
+
+from pilot2prod.sources import Latency
+
+ISO_TIME = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?"
+
+
+def iso_time(column: ibis.Value) -> ibis.Value:
+    """A column's timestamps in a form every engine can compare and take the max of: the
+    column itself when typed, else its ISO-shaped text (which sorts chronologically) with
+    other values left out. Works where an engine has no TRY_CAST (SQLite)."""
+    if column.type().is_temporal():
+        return column
+    text = column.cast("string").strip().re_replace("T", " ")
+    return text.re_search(ISO_TIME).ifelse(text, ibis.null("string"))
+
+
+def normalised(value: ibis.Value) -> ibis.Value:
+    """Lower case, letters and digits only: 'ACME  GmbH.' and 'Acme GmbH' become equal."""
+    return value.cast("string").lower().re_replace(r"[^0-9a-z]", "")
+
+
+@dataclass(frozen=True)
+class SpellingVariants:
+    entities_with_variants: int
+    rows_in_variant_groups: int
+    examples: list[list[str]]  # masked by the caller when the column is personal data
+
+
+def spelling_variants(table: ibis.Table, column: str, examples: int = 5) -> SpellingVariants:
+    """The same entity under different spellings: values equal once normalised, different
+    as written. Counted in the engine; a few example groups come back."""
+    t = table.filter(table[column].notnull()).mutate(_norm=normalised(table[column]))
+    groups = (
+        t.group_by("_norm")
+        .aggregate(spellings=t[column].nunique(), rows=t.count())
+        .filter(lambda g: g.spellings > 1)
+    )
+    stats = groups.aggregate(n=groups.count(), rows=groups.rows.sum()).execute().iloc[0]
+    sample_norms = groups.order_by(ibis.desc("rows")).limit(examples)._norm.execute().tolist()
+    found = []
+    if sample_norms:
+        spelled = t.filter(t._norm.isin(sample_norms)).select("_norm", column).distinct().execute()
+        found = [sorted(g[column].astype(str).tolist()) for _, g in spelled.groupby("_norm")]
+    return SpellingVariants(int(stats["n"] or 0), int(stats["rows"] or 0), found)
+
+
+@dataclass(frozen=True)
+class KeyCoverage:
+    child_rows: int
+    orphan_rows: int
+    orphan_keys: int
+
+    @property
+    def orphan_share(self) -> float:
+        return self.orphan_rows / self.child_rows if self.child_rows else 0.0
+
+
+def key_coverage(
+    child: ibis.Table, child_key: str, parent: ibis.Table, parent_key: str
+) -> KeyCoverage:
+    """Rows of ``child`` whose key has no match in ``parent`` (orphan foreign keys).
+
+    Computed as an anti-join in the engine when both tables live in the same backend.
+    Otherwise each engine sends its distinct keys (the child's with their row counts) and
+    they are matched here: sources are opened read-only, so neither side can receive a
+    temporary table from the other."""
+    c = child.filter(child[child_key].notnull())
+    keys = parent.select(_k=parent[parent_key].cast("string")).distinct()
+    try:
+        same = child._find_backend() is parent._find_backend()
+    except Exception:  # noqa: BLE001 - memtables have no backend until executed
+        same = False
+    if not same:
+        counts = c.group_by(_k=c[child_key].cast("string")).aggregate(n=ibis._.count()).execute()
+        known = set(keys.execute()["_k"].dropna())
+        orphans = counts[~counts["_k"].isin(known)]
+        return KeyCoverage(int(counts["n"].sum()), int(orphans["n"].sum()), len(orphans))
+    orphans = c.anti_join(keys, c[child_key].cast("string") == keys._k)
+    row = orphans.aggregate(rows=orphans.count(), keys=orphans[child_key].nunique()).execute()
+    total = int(c.count().execute())
+    return KeyCoverage(total, int(row.iloc[0]["rows"] or 0), int(row.iloc[0]["keys"] or 0))
+
+
+@dataclass(frozen=True)
+class Freshness:
+    column: str | None
+    newest: pd.Timestamp | None
+    lag_days: float | None
+    refresh_days: float | None
+
+    @property
+    def stale(self) -> bool:
+        return (
+            self.lag_days is not None
+            and self.refresh_days is not None
+            and self.lag_days > self.refresh_days
+        )
+
+
+def freshness(
+    table: ibis.Table,
+    date_columns: list[str],
+    now: pd.Timestamp,
+    refresh_days: float | None = None,
+    known: dict[str, object] | None = None,
+) -> Freshness:
+    """The newest timestamp among ``date_columns`` and its lag behind ``now``, compared with
+    the refresh interval the owner expects. ``known`` holds newest values already computed
+    (by a scan); only the other columns are queried."""
+    if not date_columns:
+        return Freshness(None, None, None, refresh_days)
+    newest_by_column = dict(known or {})
+    ask = [name for name in date_columns if name not in newest_by_column]
+    if ask:
+        aggregates = {f"m{i}": iso_time(table[name]).max() for i, name in enumerate(ask)}
+        row = table.aggregate(**aggregates).execute().iloc[0]
+        newest_by_column.update({name: row[f"m{i}"] for i, name in enumerate(ask)})
+    best_column, newest = None, None
+    for name in date_columns:
+        value = newest_by_column[name]
+        if value is not None and not pd.isna(value):
+            stamp = (
+                pd.Timestamp(value).tz_localize(None)
+                if pd.Timestamp(value).tzinfo
+                else pd.Timestamp(value)
+            )
+            if newest is None or stamp > newest:
+                best_column, newest = name, stamp
+    lag = (now - newest).total_seconds() / 86400 if newest is not None else None
+    return Freshness(best_column, newest, lag, refresh_days)
+
+
+def read_latency(table: ibis.Table) -> Latency:
+    """Time to the first row and to a full scan (a count that must read every row)."""
+    start = time.perf_counter()
+    table.limit(1).execute()
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    table.count().execute()
+    return Latency(first, time.perf_counter() - start)

@@ -1,0 +1,154 @@
+"""The ``pilot2prod`` command: list the notebooks, run one, or run the whole playbook.
+
+Exit codes: 0 done; 2 bad input (one sentence naming the parameter or file and the fix);
+1 a notebook failed (the message names the cell and the executed notebook).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pilot2prod import __version__
+from pilot2prod.engagement import prepare_book, read_engagement, run_playbook
+from pilot2prod.errors import Pilot2ProdError
+from pilot2prod.paths import REPO_ROOT
+from pilot2prod.runner import (
+    DEFAULT_TIMEOUT,
+    available_notebooks,
+    describe,
+    parse_assignments,
+    read_parameter_file,
+    run_notebook,
+)
+
+SAMPLE_ENGAGEMENT = REPO_ROOT / "engagements" / "acme.yaml"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pilot2prod",
+        description="Run the pilot-to-production playbook's notebooks on your own data.",
+    )
+    parser.add_argument("--version", action="version", version=f"pilot2prod {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("list", help="list the notebooks and their parameters")
+
+    run = sub.add_parser("run", help="run one notebook into a fresh run folder")
+    run.add_argument("notebook", help="notebook name, number or path, e.g. 01_success_metric")
+    run.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a parameter (repeatable)",
+    )
+    run.add_argument(
+        "-f",
+        "--params-file",
+        metavar="FILE",
+        help="YAML file of parameters (name: value); -p wins over it",
+    )
+    run.add_argument("--out", metavar="DIR", help="base folder for run folders (default: ./runs)")
+    run.add_argument(
+        "--timeout",
+        type=int,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds a cell may run (default {DEFAULT_TIMEOUT})",
+    )
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    playbook = sub.add_parser(
+        "playbook", help="run an engagement's notebooks in order (the sample company by default)"
+    )
+    playbook.add_argument(
+        "-f",
+        "--engagement",
+        metavar="FILE",
+        help="YAML file: notebook name -> its parameters (default: engagements/acme.yaml)",
+    )
+    playbook.add_argument("--out", metavar="DIR", help="base folder for run folders")
+    playbook.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT)
+    playbook.add_argument("--quiet", action="store_true")
+
+    prepare = sub.add_parser(
+        "prepare",
+        help="write the engagement's notebooks with their parameters injected (for the book)",
+    )
+    prepare.add_argument("-f", "--engagement", metavar="FILE", required=True)
+    prepare.add_argument("--out", metavar="DIR", required=True)
+    return parser
+
+
+def _list() -> None:
+    for path in available_notebooks():
+        title, params = describe(path)
+        print(f"{path.stem}: {title}")
+        width = max(len(p.name) for p in params) if params else 0
+        for p in params:
+            print(f"  {p.name:<{width}}  {p.type_name:<5}  default {p.default!r}")
+            if p.help:
+                print(f"  {'':<{width}}         {p.help}")
+        print()
+
+
+def _print_run(result) -> None:
+    print(f"Done. Outputs in {result.folder}")
+    for item in sorted(result.folder.iterdir()):
+        print(f"  {item.name}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            _list()
+        elif args.command == "run":
+            from_file = read_parameter_file(args.params_file) if args.params_file else {}
+            result = run_notebook(
+                args.notebook,
+                from_text=parse_assignments(args.param),
+                from_file=from_file,
+                out=args.out,
+                timeout=args.timeout,
+                progress=not args.quiet,
+            )
+            _print_run(result)
+        elif args.command == "playbook":
+            engagement = read_engagement(args.engagement or SAMPLE_ENGAGEMENT)
+            outcomes = run_playbook(
+                engagement,
+                out=Path(args.out).resolve() if args.out else None,
+                timeout=args.timeout,
+                progress=not args.quiet,
+            )
+            failed = [o for o in outcomes if o.status != "done"]
+            for o in outcomes:
+                for note in o.notes:
+                    print(f"note: {o.notebook} {note}")
+            if failed:
+                print(
+                    f"error: {len(failed)} of {len(outcomes)} notebooks did not finish: "
+                    + "; ".join(f"{o.notebook}: {o.message}" for o in failed),
+                    file=sys.stderr,
+                )
+                return min(o.exit_code for o in failed)
+        elif args.command == "prepare":
+            written = prepare_book(read_engagement(args.engagement), Path(args.out))
+            print(f"Prepared {len(written)} notebooks in {Path(args.out).resolve()}")
+    except Pilot2ProdError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:  # output piped into head and closed early
+        return 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""Helpers the notebooks call: set-up, the headline, the output folder, results.json, glue,
+tables. A chapter notebook's first code cell after its parameters is::
+
+    p, out = nb.start(chapter, globals())
+    result = chapter.run(p)
+    nb.headline(result)
+
+and its last one ``nb.finish(result, out)``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from datetime import date, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from pilot2prod import plots
+from pilot2prod.chapter import Headline
+from pilot2prod.errors import Pilot2ProdError
+from pilot2prod.paths import new_run_dir
+
+
+def setup() -> None:
+    """House style for figures and tables; user errors show as one sentence, no traceback."""
+    plots.style()
+    pd.set_option("display.max_columns", 30)
+    pd.set_option("display.width", 160)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency of every kernel
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def _one_sentence(shell, etype, evalue, tb, tb_offset=None):  # noqa: ANN001
+        # The structured traceback is this one line; ipykernel still reports the error (with
+        # its class name) so papermill and nbval stop, and the runner can classify it.
+        line = f"{etype.__name__}: {evalue}"
+        shell._showtraceback(etype, evalue, [line])
+        return [line]
+
+    shell.set_custom_exc((Pilot2ProdError,), _one_sentence)
+
+
+def start(chapter: ModuleType, namespace: dict[str, Any]) -> tuple[Any, Path]:
+    """House style, one-sentence errors, the checked parameters and the run's output folder."""
+    setup()
+    p = chapter.Parameters.from_namespace(namespace)
+    return p, output_folder(p.output_dir, p.notebook)
+
+
+def headline_html(headline: Headline) -> str:
+    """The answer-first block: verdict, one sentence, the few numbers behind it (escaped)."""
+    verdict = (
+        f'<span class="p2p-verdict">{html.escape(headline.verdict)}</span> '
+        if headline.verdict
+        else ""
+    )
+    rows = "".join(
+        f"<tr><th>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
+        for label, value in headline.facts
+    )
+    return (
+        '<div class="p2p-headline" style="border-left: 4px solid #0072B2; padding: 0.4em 1em; '
+        'margin: 0.5em 0 1em 0; background: #F2F7FB; color: #111;">'
+        f'<p style="font-size: 1.05em; margin: 0.3em 0;"><strong>{verdict}'
+        f"{html.escape(headline.answer)}</strong></p>"
+        f'<table style="border-collapse: collapse; margin: 0.3em 0;">{rows}</table></div>'
+    ).replace("<th>", '<th style="text-align: left; padding: 2px 12px 2px 0; font-weight: 600;">')
+
+
+def headline(result: Any) -> None:
+    """Show the chapter's answer first."""
+    from IPython.display import HTML, display
+
+    display(HTML(headline_html(result.headline())))
+
+
+def finish(result: Any, out: Path, sentences: dict[str, str] | None = None) -> Path:
+    """Write ``results.json`` and glue the numbers (and sentences) the chapter prose quotes."""
+    path = write_results(out, result.results())
+    glue(result.glue_values(), sentences)
+    return path
+
+
+def output_folder(output_dir: str, notebook: str) -> Path:
+    """The run's output folder: the given one (created) or a fresh ``runs/<nb>/<stamp>``."""
+    if output_dir:
+        folder = Path(output_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    return new_run_dir(notebook)
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert numpy/pandas values (and NaN) into plain JSON values."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, pd.Timestamp | datetime | date):
+        return value.isoformat()
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def write_results(folder: Path, results: dict[str, Any], name: str = "results.json") -> Path:
+    path = Path(folder) / name
+    path.write_text(
+        json.dumps(to_jsonable(results), indent=2, sort_keys=False) + "\n", encoding="utf-8"
+    )
+    return path
+
+
+def write_yaml(folder: Path, data: dict[str, Any], name: str) -> Path:
+    path = Path(folder) / name
+    with open(path, "w", encoding="utf-8") as fh:
+        yaml.safe_dump(to_jsonable(data), fh, sort_keys=False, allow_unicode=True)
+    return path
+
+
+class Sentence:
+    """Text glued for the prose: its plain-text form is the text itself, without quotes."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:  # noqa: ANN001 - IPython API
+        printer.text(self.text)
+
+
+def glue(values: dict[str, Any], sentences: dict[str, str] | None = None) -> None:
+    """Glue numbers and sentences for the chapter prose, without showing them here.
+
+    The prose pastes them with ``{glue:text}`/notebooks/<name>.ipynb::<key>:<format>```; the text
+    role escapes what it pastes.
+    """
+    from myst_nb import glue as _glue
+
+    for key, value in values.items():
+        _glue(key, to_jsonable(value), display=False)
+    for key, text in (sentences or {}).items():
+        _glue(key, Sentence(text), display=False)
+
+
+def quote(text: str) -> None:
+    """Show a sentence as an HTML block quote (escaped: it may contain user values)."""
+    from IPython.display import HTML, display
+
+    display(HTML(f"<blockquote><p>{html.escape(text)}</p></blockquote>"))
+
+
+def table(frame: pd.DataFrame, formats: dict[str, str] | None = None, hide_index: bool = True):
+    """A formatted, HTML-escaped table for display."""
+    styler = frame.style.format(formats or {}, na_rep="n/a", escape="html")
+    if hide_index:
+        styler = styler.hide(axis="index")
+    return styler

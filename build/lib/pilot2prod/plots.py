@@ -1,0 +1,333 @@
+"""Figures. Computing lives elsewhere; these functions only draw what they are given.
+
+Every figure has a title, labelled axes with units, an opaque light background (readable in the
+book's dark mode) and the Okabe-Ito colour-blind-safe palette.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+BACKGROUND = "#FFFFFF"
+
+
+def style() -> None:
+    """Apply the house style to matplotlib (idempotent)."""
+    plt.rcParams.update(
+        {
+            "figure.facecolor": BACKGROUND,
+            "axes.facecolor": BACKGROUND,
+            "savefig.facecolor": BACKGROUND,
+            "savefig.transparent": False,
+            "axes.prop_cycle": matplotlib.cycler(color=OKABE_ITO),
+            "axes.grid": True,
+            "grid.color": "#DDDDDD",
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "figure.dpi": 100,
+            "font.size": 10,
+            "axes.titlesize": 11,
+        }
+    )
+
+
+def _figure(width: float = 8.0, height: float = 4.0):
+    style()
+    return plt.subplots(figsize=(width, height), layout="constrained")
+
+
+def duration_distribution(
+    durations_closed: np.ndarray,
+    counts: np.ndarray,
+    km: pd.DataFrame,
+    km_value: float,
+    naive_value: float,
+    unit: str,
+    metric_label: str,
+):
+    """Left: histogram of completed durations (log axis). Right: the KM curve with both
+    estimates marked, so the censoring bias is visible."""
+    style()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+    keep = durations_closed > 0
+    positive, weights = durations_closed[keep], np.asarray(counts)[keep]
+    bins = np.logspace(np.log10(positive.min()), np.log10(positive.max()), 40)
+    left.hist(positive, bins=bins, weights=weights, color=OKABE_ITO[0], edgecolor="white")
+    left.set_xscale("log")
+    left.set_title("Completed durations (log scale)")
+    left.set_xlabel(f"duration ({unit})")
+    left.set_ylabel("events")
+    curve = km[km["time"] > 0]
+    right.step(
+        curve["time"],
+        curve["still_open"],
+        where="post",
+        color=OKABE_ITO[0],
+        label="Kaplan-Meier (open events censored)",
+    )
+    right.axvline(
+        km_value, color=OKABE_ITO[0], linestyle="--", label=f"KM {metric_label}: {km_value:.1f}"
+    )
+    right.axvline(
+        naive_value,
+        color=OKABE_ITO[3],
+        linestyle=":",
+        label=f"closed-only {metric_label}: {naive_value:.1f}",
+    )
+    right.set_xscale("log")
+    right.set_ylim(0, 1)
+    right.set_title("Share still open by elapsed time")
+    right.set_xlabel(f"time since start ({unit})")
+    right.set_ylabel("share still open")
+    right.legend(fontsize=8, loc="upper right")
+    fig.suptitle("How long events take in the baseline window")
+    return fig
+
+
+def weekly_trend(
+    weekly: pd.DataFrame,
+    window_start: pd.Timestamp,
+    as_of: pd.Timestamp,
+    metric_label: str,
+    value_label: str,
+):
+    """Weekly volume (bars) and the metric by week of creation (line), baseline shaded."""
+    fig, ax = _figure(10, 4)
+    ax.bar(weekly["week"], weekly["events"], width=6, color="#BBBBBB", label="events per week")
+    ax.set_ylabel("events per week")
+    ax.set_xlabel("week of creation")
+    twin = ax.twinx()
+    twin.plot(
+        weekly["week"],
+        weekly["km"],
+        color=OKABE_ITO[0],
+        marker=".",
+        label=f"{metric_label} (Kaplan-Meier)",
+    )
+    twin.plot(
+        weekly["week"],
+        weekly["naive"],
+        color=OKABE_ITO[3],
+        linestyle=":",
+        label=f"{metric_label} (closed only)",
+    )
+    twin.set_ylabel(value_label)
+    twin.grid(False)
+    ax.axvspan(window_start, as_of, color=OKABE_ITO[2], alpha=0.15, label="baseline window")
+    handles = ax.get_legend_handles_labels()
+    handles2 = twin.get_legend_handles_labels()
+    ax.legend(handles[0] + handles2[0], handles[1] + handles2[1], fontsize=8, loc="upper left")
+    ax.set_title(f"Weekly volume and {metric_label}")
+    return fig
+
+
+def seasonality_bars(table: pd.DataFrame, key: str, volume_column: str, value_label: str):
+    """Volume (bars) and the metric (dots) by weekday or month."""
+    fig, ax = _figure(8, 3.5)
+    ax.bar(table[key], table[volume_column], color="#BBBBBB", label=volume_column.replace("_", " "))
+    ax.set_ylabel(volume_column.replace("_", " "))
+    ax.set_xlabel(key)
+    twin = ax.twinx()
+    twin.plot(table[key], table["metric_km"], color=OKABE_ITO[0], marker="o", label=value_label)
+    twin.set_ylabel(value_label)
+    twin.grid(False)
+    ax.set_title(f"Seasonality by {key}: volume and {value_label}")
+    return fig
+
+
+def mde_curve(mde: pd.DataFrame, target: float, title: str, ylabel: str):
+    """Minimum detectable effect by experiment length, with the target as a line."""
+    fig, ax = _figure(7, 3.5)
+    ax.plot(
+        mde["weeks"],
+        100 * mde["mde_relative"],
+        marker="o",
+        color=OKABE_ITO[0],
+        label="minimum detectable effect",
+    )
+    ax.axhline(
+        100 * abs(target),
+        color=OKABE_ITO[3],
+        linestyle="--",
+        label=f"target ({100 * abs(target):.0f} %)",
+    )
+    ax.set_xscale("log")
+    ax.set_xticks(mde["weeks"], [str(w) for w in mde["weeks"]])
+    ax.set_xlabel("experiment length (weeks)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def baseline_by_segment(table: pd.DataFrame, value_label: str):
+    """KM baseline per segment with its interval, beside the closed-only estimate."""
+    rows = table.iloc[::-1]
+    fig, ax = _figure(8, 0.5 * len(rows) + 1.5)
+    y = np.arange(len(rows))
+    ax.errorbar(
+        rows["km"],
+        y,
+        xerr=[rows["km"] - rows["km_low"], rows["km_high"] - rows["km"]],
+        fmt="o",
+        color=OKABE_ITO[0],
+        label="Kaplan-Meier, 95 % CI",
+    )
+    ax.plot(rows["naive"], y + 0.15, "x", color=OKABE_ITO[3], label="closed only")
+    ax.set_yticks(y, rows["segment"])
+    ax.set_xlabel(value_label)
+    ax.set_title(f"Baseline by segment: {value_label}")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def ladder_quality(summary: pd.DataFrame):
+    """Accuracy and macro-F1 per approach with 95 % bootstrap intervals, simplest at the top."""
+    rows = summary.iloc[::-1].reset_index(drop=True)
+    fig, ax = _figure(8, 0.55 * len(rows) + 1.5)
+    y = np.arange(len(rows))
+    for offset, metric, colour in (
+        (0.15, "accuracy", OKABE_ITO[0]),
+        (-0.15, "macro-F1", OKABE_ITO[1]),
+    ):
+        ax.errorbar(
+            rows[metric],
+            y + offset,
+            xerr=[rows[metric] - rows[f"{metric} low"], rows[f"{metric} high"] - rows[metric]],
+            fmt="o",
+            color=colour,
+            label=f"{metric}, 95 % CI",
+        )
+    ax.set_yticks(y, rows["approach"])
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("score on the frozen test split (0-1)")
+    ax.set_title("The ladder: quality of each approach")
+    ax.legend(fontsize=8, loc="lower left")
+    return fig
+
+
+def precision_coverage(curves: dict[str, pd.DataFrame], target: float):
+    """Precision of the most confident share of tickets, for each approach."""
+    fig, ax = _figure(8, 4)
+    for k, (name, curve) in enumerate(curves.items()):
+        ax.plot(
+            100 * curve["coverage"],
+            100 * curve["precision"],
+            color=OKABE_ITO[k % len(OKABE_ITO)],
+            label=name,
+        )
+    ax.axhline(
+        100 * target,
+        color="#555555",
+        linestyle="--",
+        label=f"target precision {100 * target:.0f} %",
+    )
+    ax.set_xlabel("tickets auto-routed, most confident first (%)")
+    ax.set_ylabel("precision of the routed tickets (%)")
+    ax.set_title("Coverage versus precision")
+    ax.legend(fontsize=8, loc="lower left")
+    return fig
+
+
+def learning_curves(curve: pd.DataFrame):
+    """Macro-F1 by labelled examples per class (mean and range over seeds)."""
+    fig, ax = _figure(8, 4)
+    for k, (name, group) in enumerate(curve.groupby("approach")):
+        stats_ = group.groupby("per_class")["macro_f1"].agg(["mean", "min", "max"])
+        colour = OKABE_ITO[k % len(OKABE_ITO)]
+        ax.plot(stats_.index, stats_["mean"], marker="o", color=colour, label=name)
+        ax.fill_between(stats_.index, stats_["min"], stats_["max"], color=colour, alpha=0.15)
+    ax.set_xscale("log")
+    ticks = sorted(curve["per_class"].unique())
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.set_xlabel("labelled examples per class")
+    ax.set_ylabel("macro-F1 on the test split (0-1)")
+    ax.set_title("How many labels each approach needs")
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def scorecard_heatmap(table: pd.DataFrame, dimensions: list[str]):
+    """Sources by data-quality dimension, 0-100; grey where a dimension was not measured."""
+    values = table[dimensions].astype(float).to_numpy()
+    fig, ax = _figure(9, 0.32 * len(table) + 1.8)
+    cmap = matplotlib.colormaps["cividis"].copy()
+    cmap.set_bad("#DDDDDD")
+    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=100, aspect="auto")
+    ax.set_xticks(range(len(dimensions)), dimensions, rotation=30, ha="right")
+    ax.set_yticks(range(len(table)), table["source"], fontsize=7)
+    ax.grid(False)
+    for (i, j), v in np.ndenumerate(values):
+        if np.isfinite(v):
+            ax.text(
+                j,
+                i,
+                f"{v:.0f}",
+                ha="center",
+                va="center",
+                fontsize=6,
+                color="white" if v < 55 else "black",
+            )
+    fig.colorbar(image, ax=ax, label="score (0-100)")
+    ax.set_title("Data-quality scorecard by source")
+    return fig
+
+
+def missingness_overview(profiles: pd.DataFrame, top: int = 25):
+    """The columns with the largest share of missing values (nulls, blanks, placeholders)."""
+    gaps = profiles[profiles["missing_share"] > 0]
+    worst = gaps.sort_values("missing_share", ascending=False).head(top).iloc[::-1]
+    fig, ax = _figure(8, 0.3 * len(worst) + 1.5)
+    labels = worst["source"] + " / " + worst["column"]
+    ax.barh(labels, 100 * worst["missing_share"], color=OKABE_ITO[0])
+    ax.set_xlabel("missing values (% of rows)")
+    ax.set_xlim(0, 100)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_title(f"Missingness: the {len(worst)} emptiest columns")
+    return fig
+
+
+def freshness_chart(freshness: pd.DataFrame):
+    """Days since the newest record per source, against the refresh interval expected."""
+    rows = freshness.dropna(subset=["lag_days"]).iloc[::-1]
+    fig, ax = _figure(8, 0.35 * len(rows) + 1.5)
+    colours = [OKABE_ITO[3] if r.stale else OKABE_ITO[2] for r in rows.itertuples()]
+    ax.barh(rows["source"], rows["lag_days"], color=colours, label="days since newest record")
+    expected = rows["refresh_days"].astype(float)
+    ax.scatter(
+        expected,
+        rows["source"],
+        marker="|",
+        s=200,
+        color="black",
+        label="expected refresh interval",
+    )
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set_xlabel("days (log scale)")
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_title("Freshness: stale sources in vermilion")
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def personal_data_by_source(counts: pd.DataFrame):
+    """Values holding personal data, by source and kind (stacked)."""
+    pivot = counts.pivot_table(
+        index="source", columns="kind", values="values", aggfunc="sum", fill_value=0
+    )
+    fig, ax = _figure(8, 0.35 * len(pivot) + 1.5)
+    left = np.zeros(len(pivot))
+    for k, kind in enumerate(pivot.columns):
+        ax.barh(
+            pivot.index, pivot[kind], left=left, color=OKABE_ITO[k % len(OKABE_ITO)], label=kind
+        )
+        left += pivot[kind].to_numpy()
+    ax.set_xlabel("values holding personal data")
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_title("Personal data by source (validated, counts only)")
+    ax.legend(fontsize=8, loc="lower right")
+    return fig

@@ -1,0 +1,257 @@
+"""Run notebooks with papermill: parameters checked first, a fresh run folder every time.
+
+A run folder (``runs/<notebook>/<timestamp>/``) holds the executed notebook, an HTML export,
+a no-code HTML export for readers who want only the findings, ``results.json`` and whatever
+else the notebook writes, and ``parameters.yaml`` with the values used.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import nbformat
+import yaml
+
+from pilot2prod import errors
+from pilot2prod.errors import NotebookFailed, ParameterError, Pilot2ProdError
+from pilot2prod.notebook import to_jsonable
+from pilot2prod.params import (
+    NotebookParameter,
+    check_names,
+    coerce,
+    notebook_parameters,
+    parameter_class_of,
+)
+from pilot2prod.paths import NOTEBOOKS_DIR, new_run_dir, runs_base
+
+DEFAULT_TIMEOUT = 1800  # seconds per cell
+
+
+@dataclass(frozen=True)
+class RunResult:
+    folder: Path
+    notebook: Path
+    html: Path
+    html_no_code: Path
+    parameters: dict[str, Any]
+
+    @property
+    def results_json(self) -> Path:
+        return self.folder / "results.json"
+
+
+def available_notebooks() -> list[Path]:
+    return sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+
+def notebook_title(path: Path) -> str:
+    nb = nbformat.read(str(path), as_version=4)
+    return nb.metadata.get("pilot2prod", {}).get("title", path.stem)
+
+
+def find_notebook(name: str) -> Path:
+    """A notebook by path, by file stem (``01_success_metric``), number (``01``) or topic."""
+    given = Path(name)
+    if given.suffix == ".ipynb" and given.exists():
+        return given.resolve()
+    stems = {p.stem: p for p in available_notebooks()}
+    key = given.stem
+    if key in stems:
+        return stems[key]
+    matches = [
+        p
+        for stem, p in stems.items()
+        if stem.split("_", 1)[0] == key or stem.split("_", 1)[-1] == key
+    ]
+    if len(matches) == 1:
+        return matches[0]
+    raise ParameterError(
+        f"There is no notebook '{name}'; use one of: {', '.join(stems) or '(none found)'}."
+    )
+
+
+def read_parameter_file(path: str | Path) -> dict[str, Any]:
+    """A YAML mapping of parameter names to values."""
+    p = Path(path)
+    if not p.is_file():
+        raise ParameterError(f"Parameter file '{path}' does not exist; check the path given to -f.")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        reason = str(exc).splitlines()[0]
+        raise ParameterError(f"Parameter file '{path}' is not valid YAML ({reason}).") from None
+    if not isinstance(data, dict):
+        raise ParameterError(
+            f"Parameter file '{path}' must be a mapping of names to values (name: value)."
+        )
+    return data
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, str]:
+    """``["a=1", "b=x"]`` to ``{"a": "1", "b": "x"}`` (values stay text)."""
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ParameterError(f"Cannot read parameter '{pair}'; write it as -p name=value.")
+        out[name.strip()] = value
+    return out
+
+
+def resolve_parameters(
+    path: Path,
+    from_file: dict[str, Any] | None = None,
+    from_text: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> dict[str, Any]:
+    """Check and convert the values for the notebook at ``path``, once.
+
+    Command-line values (text) win over file values; relative paths resolve against ``cwd``.
+    A chapter notebook is checked by its chapter's ``Parameters``; any other notebook by the
+    names and types of its parameters cell. Returns the full set of values to inject."""
+    values: dict[str, Any] = dict(from_file or {}) | dict(from_text or {})
+    text_names = frozenset(from_text or {})
+    cls = parameter_class_of(path)
+    if cls is not None:
+        return cls.parse(values, from_text=text_names, cwd=cwd or Path.cwd()).as_dict()
+    declared = {p.name: p for p in notebook_parameters(path)}
+    check_names(list(declared), values)
+    typed = {
+        name: coerce(name, declared[name].type_name, value, name in text_names)
+        for name, value in values.items()
+    }
+    return {n: typed.get(n, p.default) for n, p in declared.items()}
+
+
+def failing_cell(executed: Path) -> tuple[int, str] | None:
+    """Position (1-based, in the original notebook) and first line of the cell that failed."""
+    try:
+        nb = nbformat.read(str(executed), as_version=4)
+    except (OSError, ValueError):
+        return None
+    position = 0
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags or "papermill-error-cell-tag" in tags:
+            continue  # cells papermill added are not part of the user's notebook
+        position += 1
+        if cell.cell_type == "code" and any(
+            o.get("output_type") == "error" for o in cell.get("outputs", [])
+        ):
+            first = next((ln for ln in cell.source.splitlines() if ln.strip()), "")
+            return position, first.strip()[:80]
+    return None
+
+
+def _failure(nb_path: Path, exc: Exception) -> Pilot2ProdError:
+    """Turn papermill's execution error into a user error (exit 2) or a failure (exit 1)."""
+    ename = getattr(exc, "ename", type(exc).__name__)
+    evalue = getattr(exc, "evalue", str(exc))
+    if ename in errors.USER_ERROR_NAMES:
+        cls = getattr(errors, ename, Pilot2ProdError)
+        return cls(f"{evalue} (executed notebook: {nb_path})")
+    found = failing_cell(nb_path)
+    where = f"cell {found[0]} ({found[1]})" if found else "a cell"
+    first = str(evalue).splitlines()[0] if evalue else ""
+    return NotebookFailed(
+        f"The notebook failed in {where} with {ename}: {first}. The executed notebook, with "
+        f"the full error, is at {nb_path}."
+    )
+
+
+@contextmanager
+def kernel_log(path: Path) -> Iterator[TextIO]:
+    """Send the kernel's own chatter (warnings, shutdown tracebacks from its messaging layer)
+    to ``path`` instead of the user's terminal; yield a handle on the real terminal for the
+    progress bar. The kernel inherits file descriptor 2, so it is redirected at that level."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+    terminal = os.fdopen(os.dup(saved), "w", buffering=1)
+    try:
+        yield terminal
+    finally:
+        sys.stderr.flush()
+        terminal.close()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def export_html(executed: Path) -> tuple[Path, Path]:
+    """Write ``<name>.html`` and ``<name>.no-code.html`` beside the executed notebook."""
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(executed), as_version=4)
+    with warnings.catch_warnings():
+        # Glued values carry a mimetype HTML cannot show; they are meant to be invisible.
+        warnings.filterwarnings("ignore", message="Your element with mimetype")
+        full, _ = HTMLExporter().from_notebook_node(nb)
+        exporter = HTMLExporter(
+            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+        )
+        no_code, _ = exporter.from_notebook_node(nb)
+    html = executed.with_suffix(".html")
+    html_no_code = executed.with_suffix(".no-code.html")
+    html.write_text(full, encoding="utf-8")
+    html_no_code.write_text(no_code, encoding="utf-8")
+    return html, html_no_code
+
+
+def run_notebook(
+    name: str,
+    from_text: dict[str, str] | None = None,
+    from_file: dict[str, Any] | None = None,
+    out: str | Path | None = None,
+    cwd: Path | None = None,
+    timeout: int = DEFAULT_TIMEOUT,
+    progress: bool = True,
+) -> RunResult:
+    """Validate, execute and export one notebook into a fresh run folder."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    cwd = (cwd or Path.cwd()).resolve()
+    path = find_notebook(name)
+    values = resolve_parameters(path, from_file, from_text, cwd)
+    base = Path(out).expanduser().resolve() if out else runs_base(cwd)
+    folder = new_run_dir(path.stem, base)
+    if "output_dir" in values:
+        values["output_dir"] = str(folder)
+    with open(folder / "parameters.yaml", "w", encoding="utf-8") as fh:
+        yaml.safe_dump(to_jsonable(values), fh, sort_keys=False, allow_unicode=True)
+    executed = folder / path.name
+    # Secrets stay in the environment: the kernel inherits it and nothing is injected.
+    with kernel_log(folder / "kernel.log") as terminal:
+        try:
+            pm.execute_notebook(
+                str(path),
+                str(executed),
+                parameters=values,
+                kernel_name="python3",
+                cwd=str(cwd),
+                execution_timeout=timeout,
+                progress_bar={"file": terminal} if progress else False,
+                log_output=False,
+            )
+        except PapermillExecutionError as exc:
+            failure = _failure(executed, exc)
+        else:
+            failure = None
+    if failure is not None:
+        if executed.exists():
+            export_html(executed)
+        raise failure
+    html, html_no_code = export_html(executed)
+    return RunResult(folder, executed, html, html_no_code, values)
+
+
+def describe(path: Path) -> tuple[str, list[NotebookParameter]]:
+    return notebook_title(path), notebook_parameters(path)

@@ -1,0 +1,328 @@
+"""Labelled examples, the knowledge base and gold questions for the triage ladder.
+
+Everything that can be wrong with a label set in real life is checked here: too few classes,
+classes too small to evaluate, empty texts, and label spellings that look like typos of another
+label. Each problem is either a clear error or a counted finding, never a silent drop.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import html
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from pilot2prod import timestamps
+from pilot2prod.errors import DataQualityError, DataSourceError
+from pilot2prod.sources import open_table, read_frame, require_columns
+
+KB_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm"}
+_TAG = re.compile(r"<[^>]+>")
+_FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass
+class LabelFindings:
+    """What was found in the labelled examples, with counts."""
+
+    rows_read: int = 0
+    rows_in_source: int = 0
+    sampled: str = "all rows"
+    empty_texts: int = 0
+    missing_labels: int = 0
+    suspected_typos: dict[str, str] = field(default_factory=dict)  # typo -> likely label
+    merged_typo_rows: int = 0
+    dropped_rare_classes: dict[str, int] = field(default_factory=dict)
+    rows_used: int = 0
+
+    def as_table(self) -> pd.DataFrame:
+        rows = [
+            ("rows read", self.rows_read, ""),
+            ("empty text", self.empty_texts, "dropped"),
+            ("missing label", self.missing_labels, "dropped"),
+            (
+                "label spellings merged",
+                self.merged_typo_rows,
+                ", ".join(f"{k} -> {v}" for k, v in self.suspected_typos.items()),
+            ),
+            (
+                "rows of too-rare classes",
+                sum(self.dropped_rare_classes.values()),
+                ", ".join(self.dropped_rare_classes),
+            ),
+            ("rows used", self.rows_used, ""),
+        ]
+        return pd.DataFrame(rows, columns=["step", "rows", "detail"])
+
+
+@dataclass
+class Examples:
+    """Clean labelled examples: ``text``, ``label`` and (optionally) ``time``."""
+
+    frame: pd.DataFrame
+    findings: LabelFindings
+    data_hash: str
+
+    @property
+    def labels(self) -> list[str]:
+        return sorted(self.frame["label"].unique().tolist())
+
+
+def normalise_text(text: str) -> str:
+    """Lower-case, collapse white space: used to find duplicates, not for models."""
+    return _SPACE.sub(" ", text.lower()).strip()
+
+
+def suspected_label_typos(counts: pd.Series, max_share: float = 0.2) -> dict[str, str]:
+    """Labels that look like misspellings of a much more frequent label.
+
+    A label is suspect when another label is at least five times as frequent and the two
+    spellings are close (ignoring case, separators and a letter or two).
+    """
+
+    def key(label: str) -> str:
+        return re.sub(r"[\s_\-]+", "", label.lower())
+
+    suspects: dict[str, str] = {}
+    ordered = counts.sort_values(ascending=False)
+    for label, n in ordered.items():
+        for other, m in ordered.items():
+            if other == label or m < 5 * n or n > max_share * m:
+                continue
+            ratio = difflib.SequenceMatcher(None, key(label), key(other)).ratio()
+            if key(label) == key(other) or ratio >= 0.85:
+                suspects[str(label)] = str(other)
+                break
+    return suspects
+
+
+def read_examples(
+    reference: str,
+    columns: list[str],
+    time_column: str,
+    max_rows: int,
+    seed: int,
+    timestamp_format: str = "",
+) -> tuple[pd.DataFrame, int, str]:
+    """At most ``max_rows`` labelled rows from wherever they live, as text, with the time
+    column (if any) as a timestamp ``_time``. Returns the rows, how many the source holds, and
+    how the rows were chosen (all of them, the newest, or a reproducible random sample)."""
+    opened = open_table(reference, "examples_path", as_text=True)
+    table = opened.table
+    wanted = {f"column {c}": c for c in columns}
+    require_columns(table.columns, wanted, opened.name)
+    selected = table.select(*dict.fromkeys(columns))
+    if time_column:
+        selected, _ = timestamps.with_epochs(selected, {"_epoch": time_column}, timestamp_format)
+    total = int(selected.count().execute())
+    how = "all rows"
+    if total > max_rows:
+        if time_column:
+            selected = selected.order_by(ibis.desc("_epoch")).limit(max_rows)
+            how = f"the newest {max_rows:,} of {total:,} rows"
+        else:
+            bucket = ibis.row_number().over(order_by=[selected[c] for c in columns]) * 7919 + seed
+            selected = selected.mutate(_k=bucket % total).order_by("_k").limit(max_rows).drop("_k")
+            how = f"a reproducible sample of {max_rows:,} of {total:,} rows"
+    frame = selected.execute()
+    if frame.empty:
+        raise DataSourceError(f"examples_path: '{opened.name}' has no data rows.")
+    if time_column:
+        epoch = frame.pop("_epoch")
+        frame["_time"] = pd.to_datetime(epoch, unit="s", errors="coerce")
+    return frame, total, how
+
+
+def load_examples(
+    path: str,
+    text_columns: list[str],
+    label_column: str,
+    time_column: str = "",
+    merge_label_typos: bool = False,
+    min_class_size: int = 2,
+    drop_rare_classes: bool = False,
+    id_column: str = "",
+    max_rows: int = 200_000,
+    seed: int = 0,
+    timestamp_format: str = "",
+) -> Examples:
+    """Read labelled examples and check they can support an honest evaluation."""
+    wanted = {"label_column": label_column, "time_column": time_column, "id_column": id_column}
+    wanted |= {f"text_columns[{i}]": c for i, c in enumerate(text_columns)}
+    raw, total, how = read_examples(
+        path, [c for c in wanted.values() if c], time_column, max_rows, seed, timestamp_format
+    )
+    findings = LabelFindings(rows_read=len(raw), rows_in_source=total, sampled=how)
+    text = (
+        raw[text_columns].astype("string").fillna("").agg(" \n".join, axis=1).str.strip()
+        if len(text_columns) > 1
+        else raw[text_columns[0]].astype("string").fillna("").str.strip()
+    )
+    label = raw[label_column].astype("string").str.strip()
+    frame = pd.DataFrame({"text": text, "label": label})
+    if id_column:
+        frame["id"] = raw[id_column].astype("string")
+    if time_column:
+        frame["time"] = raw["_time"]
+    empty = frame["text"] == ""
+    findings.empty_texts = int(empty.sum())
+    missing = frame["label"].isna() | (frame["label"] == "")
+    findings.missing_labels = int((missing & ~empty).sum())
+    frame = frame[~empty & ~missing].copy()
+    if frame.empty:
+        raise DataQualityError(
+            "text_columns: every row has an empty text or label in the examples; "
+            "check text_columns and label_column."
+        )
+    counts = frame["label"].value_counts()
+    typos = suspected_label_typos(counts)
+    if typos:
+        findings.suspected_typos = typos
+        if not merge_label_typos:
+            first, target = next(iter(typos.items()))
+            raise DataQualityError(
+                f"label_column: {len(typos)} label spelling(s) look like typos, e.g. '{first}' "
+                f"({counts[first]} rows) for '{target}' ({counts[target]} rows); fix them in the "
+                "data or set merge_label_typos=True to merge them into the frequent spelling."
+            )
+        findings.merged_typo_rows = int(frame["label"].isin(list(typos)).sum())
+        frame["label"] = frame["label"].replace(typos)
+        counts = frame["label"].value_counts()
+    rare = counts[counts < min_class_size]
+    if len(rare):
+        if not drop_rare_classes:
+            name = rare.index[0]
+            raise DataQualityError(
+                f"label_column: class '{name}' has only {rare.iloc[0]} example(s) "
+                f"({len(rare)} class(es) below {min_class_size}); a class needs at least "
+                f"{min_class_size} to be trained and tested. Label more examples or set "
+                "drop_rare_classes=True."
+            )
+        findings.dropped_rare_classes = {str(k): int(v) for k, v in rare.items()}
+        frame = frame[~frame["label"].isin(rare.index)]
+        counts = frame["label"].value_counts()
+    if len(counts) < 2:
+        raise DataQualityError(
+            f"label_column: '{label_column}' has {len(counts)} class after cleaning; a routing "
+            "decision needs at least two classes."
+        )
+    findings.rows_used = len(frame)
+    digest = hashlib.sha256(
+        pd.util.hash_pandas_object(frame[["text", "label"]], index=False).to_numpy().tobytes()
+    ).hexdigest()
+    return Examples(frame.reset_index(drop=True), findings, digest)
+
+
+@dataclass
+class Split:
+    train: pd.DataFrame
+    test: pd.DataFrame
+    policy: str
+    cutoff: pd.Timestamp | None = None
+
+
+def split_examples(
+    examples: Examples, test_share: float = 0.2, seed: int = 0, by_time: bool = True
+) -> Split:
+    """Freeze a test split: the newest ``test_share`` when times exist, else stratified."""
+    frame = examples.frame
+    if by_time and "time" in frame and frame["time"].notna().all():
+        ordered = frame.sort_values("time", kind="stable")
+        cut = int(round(len(ordered) * (1 - test_share)))
+        train, test = ordered.iloc[:cut], ordered.iloc[cut:]
+        # Classes that only appear in the test period cannot be learned: report them there.
+        return Split(
+            train.reset_index(drop=True),
+            test.reset_index(drop=True),
+            "time",
+            ordered["time"].iloc[cut],
+        )
+    from sklearn.model_selection import train_test_split
+
+    train, test = train_test_split(
+        frame, test_size=test_share, random_state=seed, stratify=frame["label"]
+    )
+    return Split(train.reset_index(drop=True), test.reset_index(drop=True), "stratified")
+
+
+def _clean_document(text: str, suffix: str) -> str:
+    if suffix in {".html", ".htm"}:
+        text = html.unescape(_TAG.sub(" ", text))
+    text = _FRONT_MATTER.sub("", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def load_knowledge_base(path: str, id_column: str = "", text_column: str = "") -> pd.DataFrame:
+    """Documents from a folder (Markdown/text/HTML) or a table: columns ``doc_id``, ``text``.
+
+    In a folder, a document's id is its file name up to the first ``-`` after a prefix such
+    as ``KB-001`` (else the whole stem); a title line counts as text.
+    """
+    p = Path(path)
+    if p.is_dir():
+        rows = []
+        unreadable = 0
+        for file in sorted(p.rglob("*")):
+            if not file.is_file() or file.suffix.lower() not in KB_SUFFIXES:
+                continue
+            try:
+                text = file.read_text(encoding="utf-8")
+            except (UnicodeDecodeError, OSError):
+                unreadable += 1
+                continue
+            text = _clean_document(text, file.suffix.lower())
+            if text:
+                match = re.match(r"([A-Za-z]+-\d+)", file.stem)
+                rows.append({"doc_id": match.group(1) if match else file.stem, "text": text})
+        if not rows:
+            raise DataSourceError(
+                f"kb_path: no readable Markdown, text or HTML files in '{p}'"
+                + (f" ({unreadable} could not be decoded as UTF-8)" if unreadable else "")
+                + "; point kb_path at the folder of articles or at a table of documents."
+            )
+        return pd.DataFrame(rows)
+    if not id_column or not text_column:
+        raise DataSourceError(
+            f"kb_path: '{p.name}' is a table; name its id and text columns with kb_id_column "
+            "and kb_text_column."
+        )
+    table = read_frame(str(p), "kb_path", columns=[id_column, text_column])
+    return pd.DataFrame(
+        {"doc_id": table[id_column].astype(str), "text": table[text_column].astype(str)}
+    )
+
+
+def near_duplicates(
+    train_text: pd.Series, test_text: pd.Series, threshold: float = 0.9
+) -> pd.DataFrame:
+    """Test texts that (nearly) repeat a training text: cosine similarity of word 1-3-gram
+    TF-IDF vectors at least ``threshold`` (1.0 for an exact copy after normalising). The
+    vectoriser is fitted on the training texts only. Returns index pairs and similarity."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    # Word 1-3-gram shingles: near-copies share nearly all of them, rewrites share few.
+    vectoriser = TfidfVectorizer(ngram_range=(1, 3), min_df=1, sublinear_tf=True, dtype=np.float32)
+    train_matrix = vectoriser.fit_transform(train_text.map(normalise_text))
+    test_matrix = vectoriser.transform(test_text.map(normalise_text))
+    rows = []
+    chunk = 2000
+    for start in range(0, test_matrix.shape[0], chunk):
+        block = (test_matrix[start : start + chunk] @ train_matrix.T).tocsr()
+        best = np.asarray(block.argmax(axis=1)).ravel()
+        score = np.asarray(block.max(axis=1).todense()).ravel()
+        for offset in np.flatnonzero(score >= threshold):
+            rows.append(
+                {
+                    "test_index": start + int(offset),
+                    "train_index": int(best[offset]),
+                    "similarity": float(score[offset]),
+                }
+            )
+    return pd.DataFrame(rows, columns=["test_index", "train_index", "similarity"])

@@ -1,0 +1,239 @@
+"""RAG rung: retrieved past tickets and knowledge-base passages in a prompt to an LLM.
+
+Talks to any OpenAI-compatible endpoint through the ``openai`` client. Off unless a base URL is
+given. The key is read from the environment variable whose NAME is a parameter, so it never
+appears in a notebook. Responses are cached on disk by a hash of the request, so a re-run is
+free and reproducible; token usage is recorded for the cost comparison.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pilot2prod.errors import Pilot2ProdError
+from pilot2prod.triage.models import Approach, Retrieval
+
+SYSTEM_PROMPT = (
+    "You route customer-support tickets to a category. Answer with exactly one category name "
+    "from the list, copied exactly, and nothing else. If none fits, answer: unknown."
+)
+
+
+class LLMUnavailable(Pilot2ProdError):
+    """The endpoint could not be used (unreachable, refused, no key)."""
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    base_url: str
+    model: str
+    api_key_env: str = ""
+    cache_dir: str = ".llm_cache"
+    timeout_s: float = 30.0
+    price_input_per_1k: float = 0.0
+    price_output_per_1k: float = 0.0
+    max_examples: int = 5
+    max_passages: int = 2
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.base_url)
+
+
+class KnowledgeBaseIndex:
+    """BM25 (and optionally embedding) search over knowledge-base documents."""
+
+    def __init__(self, documents: pd.DataFrame, embedder=None) -> None:  # noqa: ANN001
+        import bm25s
+
+        self.documents = documents.reset_index(drop=True)
+        self.embedder = embedder
+        self.bm25 = bm25s.BM25()
+        tokens = bm25s.tokenize(
+            self.documents["text"].tolist(), stopwords="en", show_progress=False
+        )
+        self.bm25.index(tokens, show_progress=False)
+        self.vectors = (
+            embedder.embed(self.documents["text"].tolist()) if embedder is not None else None
+        )
+
+    def search_bm25(self, queries: list[str], k: int) -> np.ndarray:
+        import bm25s
+
+        k = min(k, len(self.documents))
+        tokens = bm25s.tokenize(list(queries), stopwords="en", show_progress=False)
+        docs, _ = self.bm25.retrieve(tokens, k=k, show_progress=False, n_threads=1)
+        return np.asarray(docs)
+
+    def search_embeddings(self, queries: list[str], k: int) -> np.ndarray:
+        if self.vectors is None:
+            raise ValueError("no embedder given")
+        sims = self.embedder.embed(list(queries)) @ self.vectors.T
+        return np.argsort(-sims, axis=1)[:, : min(k, len(self.documents))]
+
+
+def build_prompt(
+    text: str, labels: list[str], examples: list[tuple[str, str]], passages: list[str]
+) -> list[dict[str, str]]:
+    """The chat messages for one ticket: labels, similar past tickets, KB passages, ticket."""
+    lines = ["Categories:", *[f"- {label}" for label in labels], ""]
+    if examples:
+        lines.append("Similar past tickets and their categories:")
+        for example_text, label in examples:
+            lines.append(f"[{label}] {example_text[:400]}")
+        lines.append("")
+    if passages:
+        lines.append("Knowledge-base passages:")
+        lines += [f"- {p[:400]}" for p in passages]
+        lines.append("")
+    lines += ["Ticket:", text[:2000], "", "Category:"]
+    return [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": "\n".join(lines)},
+    ]
+
+
+def parse_label(answer: str, labels: list[str]) -> str | None:
+    """The label an answer names, or ``None`` (an abstention) when it names none or several."""
+    cleaned = answer.strip().strip("`'\"*.:").strip().lower()
+    by_lower = {label.lower(): label for label in labels}
+    if cleaned in by_lower:
+        return by_lower[cleaned]
+    found = {
+        label
+        for low, label in by_lower.items()
+        if re.search(rf"(?<![\w-]){re.escape(low)}(?![\w-])", answer.lower())
+    }
+    return found.pop() if len(found) == 1 else None
+
+
+class LLMClassifier(Approach):
+    """Rung 4: an LLM decides, shown similar past tickets (retrieval) and KB passages."""
+
+    id = "rag"
+    name = "RAG (LLM + retrieved context)"
+    needs_llm = True
+
+    def __init__(
+        self, settings: LLMSettings, retrieval: Retrieval, kb: KnowledgeBaseIndex | None = None
+    ) -> None:
+        self.settings = settings
+        self.retrieval = retrieval
+        self.kb = kb
+        self.requests = 0
+        self.cache_hits = 0
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.abstentions = 0
+        self._client = None
+
+    def fit(self, texts, labels):
+        # The retrieval index is fitted by the ladder on the training split; nothing to learn.
+        self.classes_ = np.unique(np.asarray(labels))
+        return self
+
+    @property
+    def client(self):
+        if self._client is None:
+            from openai import OpenAI
+
+            key = "not-needed"
+            if self.settings.api_key_env:
+                key = os.environ.get(self.settings.api_key_env, "")
+                if not key:
+                    raise LLMUnavailable(
+                        f"llm_api_key_env: the environment variable {self.settings.api_key_env} "
+                        "is not set; export it before running, or leave llm_base_url empty."
+                    )
+            self._client = OpenAI(
+                base_url=self.settings.base_url,
+                api_key=key,
+                timeout=self.settings.timeout_s,
+                max_retries=1,
+            )
+        return self._client
+
+    def _cache_path(self, messages: list[dict[str, str]]) -> Path:
+        request = {"model": self.settings.model, "messages": messages, "temperature": 0}
+        digest = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+        return Path(self.settings.cache_dir) / f"{digest}.json"
+
+    def ask(self, messages: list[dict[str, str]]) -> str:
+        """One completion, from the cache when this exact request was made before."""
+        path = self._cache_path(messages)
+        if path.exists():
+            cached = json.loads(path.read_text(encoding="utf-8"))
+            self.cache_hits += 1
+            self.prompt_tokens += cached["prompt_tokens"]
+            self.completion_tokens += cached["completion_tokens"]
+            return cached["answer"]
+        from openai import APIError
+
+        try:
+            response = self.client.chat.completions.create(
+                model=self.settings.model, messages=messages, temperature=0, max_tokens=20
+            )
+        except APIError as exc:
+            raise LLMUnavailable(
+                f"llm_base_url: the endpoint {self.settings.base_url} did not answer "
+                f"({type(exc).__name__}); the other rungs still ran."
+            ) from None
+        self.requests += 1
+        answer = response.choices[0].message.content or ""
+        usage = response.usage
+        record = {
+            "answer": answer,
+            "prompt_tokens": int(getattr(usage, "prompt_tokens", 0) or 0),
+            "completion_tokens": int(getattr(usage, "completion_tokens", 0) or 0),
+        }
+        self.prompt_tokens += record["prompt_tokens"]
+        self.completion_tokens += record["completion_tokens"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record), encoding="utf-8")
+        return answer
+
+    def messages_for(self, texts: list[str]) -> list[list[dict[str, str]]]:
+        index, _ = self.retrieval.neighbours(texts, k=self.settings.max_examples)
+        passages_index = (
+            self.kb.search_bm25(texts, self.settings.max_passages) if self.kb is not None else None
+        )
+        labels = [str(c) for c in self.classes_]
+        out = []
+        for row, text in enumerate(texts):
+            examples = [
+                (self.retrieval.texts_[i], str(self.retrieval.labels_[i])) for i in index[row]
+            ]
+            passages = (
+                [self.kb.documents["text"].iloc[j] for j in passages_index[row]]
+                if passages_index is not None
+                else []
+            )
+            out.append(build_prompt(text, labels, examples, passages))
+        return out
+
+    def predict_proba(self, texts):
+        texts = list(texts)
+        labels = [str(c) for c in self.classes_]
+        out = np.zeros((len(texts), len(labels)))
+        for row, messages in enumerate(self.messages_for(texts)):
+            label = parse_label(self.ask(messages), labels)
+            if label is None:
+                self.abstentions += 1
+            else:
+                out[row, labels.index(label)] = 1.0
+        return out
+
+    def cost(self) -> float:
+        s = self.settings
+        return (
+            self.prompt_tokens * s.price_input_per_1k
+            + self.completion_tokens * s.price_output_per_1k
+        ) / 1000.0

@@ -1,0 +1,152 @@
+"""Chapters 1 and 3 read their data where it lives: a real PostgreSQL server and Apache Spark.
+
+The sample company's tickets are copied into a throwaway PostgreSQL cluster on loopback twice
+(timestamps typed, and as the text the CSV export holds) and written as Parquet for Spark.
+Chapter 1 must find the same baseline in every engine as from the file, with only counts coming
+back; Chapter 3 must read a bounded sample of the newest labelled rows.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pandas as pd
+import postgres_server
+import psycopg
+import pytest
+
+from conftest import acme_values
+from pilot2prod import metric
+from pilot2prod.triage.data import load_examples
+
+pytestmark = pytest.mark.slow
+PASSWORD_VARIABLE = "PILOT2PROD_TEST_PG_PASSWORD"
+COLUMNS = ["ticket_id", "created_at", "resolved_at", "team", "reopened", "csat", "agent_id"]
+
+
+def _copy(cursor, table: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
+    columns = ", ".join(f'"{c}" {types.get(c, "text")}' for c in frame.columns)
+    cursor.execute(f'CREATE TABLE "{table}" ({columns})')
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, header=False)
+    with cursor.copy(f'COPY "{table}" FROM STDIN WITH (FORMAT csv)') as copy:
+        copy.write(buffer.getvalue())
+
+
+@pytest.fixture(scope="module")
+def tickets(dataset_dir) -> pd.DataFrame:
+    return pd.read_csv(dataset_dir / "tickets.csv", dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="module")
+def server(tickets):
+    server = postgres_server.start(settings="-c log_statement=all")
+    try:
+        with psycopg.connect(server.url(), autocommit=True) as con, con.cursor() as cursor:
+            frame = tickets[COLUMNS + ["subject", "body", "category"]]
+            typed = frame.replace({"resolved_at": {"": None}, "csat": {"": None}})
+            _copy(
+                cursor,
+                "tickets_typed",
+                typed,
+                {"created_at": "timestamp", "resolved_at": "timestamp", "csat": "double precision"},
+            )
+            _copy(cursor, "tickets_text", frame, {})
+        yield server
+    finally:
+        postgres_server.stop(server)
+
+
+def _url(server, table: str) -> str:
+    return (
+        f"postgresql://{server.user}:${{{PASSWORD_VARIABLE}}}@127.0.0.1:{server.port}/acme"
+        f"#{table}"
+    )
+
+
+def _baseline(events_path: str, **extra) -> metric.Result:
+    values = acme_values("01_success_metric", events_path=events_path, n_bootstrap=400) | extra
+    return metric.run(metric.Parameters.parse(values))
+
+
+@pytest.fixture(scope="module")
+def from_file() -> metric.Result:
+    return _baseline(acme_values("01_success_metric")["events_path"])
+
+
+def _same_baseline(result: metric.Result, reference: metric.Result) -> None:
+    assert result.events.report.__dict__ == reference.events.report.__dict__
+    for column in ("events", "open", "km", "km_low", "km_high", "naive"):
+        got, expected = result.baseline[column].to_numpy(), reference.baseline[column].to_numpy()
+        assert got == pytest.approx(expected, rel=1e-9), column
+    assert result.statement == reference.statement
+    assert result.plan.weeks_needed == reference.plan.weeks_needed
+
+
+@pytest.mark.parametrize("table", ["tickets_typed", "tickets_text"])
+def test_chapter_one_in_postgresql_matches_the_file(server, table, from_file, monkeypatch, truth):
+    monkeypatch.setenv(PASSWORD_VARIABLE, server.password)
+    result = _baseline(_url(server, table))
+    _same_baseline(result, from_file)
+    planted = truth["chapter1_baseline"]
+    assert result.overall["events"] == planted["tickets_in_window"]
+    assert result.events.source.endswith(f"#{table}")
+    assert server.password not in result.events.source
+
+
+def test_chapter_one_sends_postgresql_aggregates_only(server, monkeypatch):
+    monkeypatch.setenv(PASSWORD_VARIABLE, server.password)
+    _baseline(_url(server, "tickets_text"), segment_column="", focus_segment="")
+    log = (server.folder / "server.log").read_text()
+    statements = re.findall(r"LOG:  statement: (.*?)(?=\n\S|\Z)", log, re.S)
+    reads = [s for s in statements if re.search(r'FROM\s+"tickets_text"', s)]
+    assert reads
+    for statement in reads:  # counts per bucket and aggregates, or a few example rows
+        assert re.search(r"\b(COUNT|SUM|MAX|MIN|GROUP BY|LIMIT)\b", statement, re.I), statement
+
+
+def test_chapter_one_cluster_design_in_postgresql(server, monkeypatch):
+    monkeypatch.setenv(PASSWORD_VARIABLE, server.password)
+    in_db = _baseline(_url(server, "tickets_typed"), randomisation_unit="agent_id")
+    on_file = _baseline(
+        acme_values("01_success_metric")["events_path"], randomisation_unit="agent_id"
+    )
+    assert in_db.plan.design.clusters == on_file.plan.design.clusters == 50
+    assert in_db.plan.design.icc == pytest.approx(on_file.plan.design.icc, rel=1e-9)
+
+
+def test_chapter_three_reads_the_newest_rows_from_postgresql(server, monkeypatch, tickets):
+    monkeypatch.setenv(PASSWORD_VARIABLE, server.password)
+    examples = load_examples(
+        _url(server, "tickets_text"),
+        ["subject", "body"],
+        "category",
+        "created_at",
+        id_column="ticket_id",
+        max_rows=3000,
+    )
+    assert examples.findings.rows_in_source == len(tickets)
+    assert examples.findings.sampled == f"the newest 3,000 of {len(tickets):,} rows"
+    newest = set(tickets.sort_values("created_at").tail(3000)["ticket_id"])
+    assert set(examples.frame["id"]) <= newest
+
+
+def test_chapter_one_on_spark_matches_the_file(tickets, tmp_path_factory, from_file):
+    folder = tmp_path_factory.mktemp("lake")
+    typed = tickets[COLUMNS].assign(
+        created_at=pd.to_datetime(tickets["created_at"]),
+        resolved_at=pd.to_datetime(tickets["resolved_at"].replace("", None)),
+        csat=pd.to_numeric(tickets["csat"].replace("", None)),
+    )
+    path = folder / "tickets.parquet"
+    typed.to_parquet(path)
+    try:
+        result = _baseline(f"spark:local[2]#{path}")
+    finally:
+        from pyspark.sql import SparkSession
+
+        session = SparkSession.getActiveSession()
+        if session is not None:
+            session.stop()
+    _same_baseline(result, from_file)
