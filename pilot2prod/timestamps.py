@@ -189,7 +189,7 @@ def parts_of_text(text: ir.StringValue, pattern: Pattern) -> dict[str, ir.Value]
         meridian = text.re_extract(regex, parts["p"]).lower()
         out["meridian"] = ibis.cases((meridian == "pm", 12), (meridian == "am", 0), else_=-1)
     if "z" in parts:
-        out["offset"] = _offset_seconds(text.re_extract(regex, parts["z"]).nullif(""))
+        out["zone"] = text.re_extract(regex, parts["z"]).nullif("")
     return out
 
 
@@ -212,9 +212,17 @@ def epoch_of_parts(c: dict[str, ir.Value]) -> ir.FloatingValue:
     # linearly, so it is added as it is; invalid rows are nulled.
     days = _days_from_civil(year, month.clip(1, 12), 1) + (day - 1)
     seconds = days * 86400 + hour * 3600 + c["minute"] * 60 + c["second"]
-    if "offset" in c:
-        seconds = seconds - c["offset"]
+    if "zone" in c:
+        seconds = seconds - _offset_seconds(c["zone"])
     return valid.ifelse(seconds.cast("float64"), ibis.null("float64"))
+
+
+def _flattens_subqueries(table: ir.Table) -> bool:
+    try:
+        name = table._find_backend().name
+    except Exception:  # noqa: BLE001 - an unbound memtable runs in DuckDB
+        return False
+    return name not in ("duckdb", "pyspark")
 
 
 def with_epoch(
@@ -227,11 +235,19 @@ def with_epoch(
     for k, pattern in enumerate(patterns):
         for key, expr in parts_of_text(text, pattern).items():
             staged[f"__{name}_{k}_{key}"] = expr
+    if _flattens_subqueries(table):
+        # PostgreSQL and SQLite would pull the parts back into the outer query, repeating
+        # each regular expression wherever a part is used; a window function keeps them apart.
+        staged[f"__{name}_barrier"] = ibis.row_number()
     table = table.mutate(**staged)
     epochs = []
     for k in range(len(patterns)):
         prefix = f"__{name}_{k}_"
-        columns = {key.removeprefix(prefix): table[key] for key in staged if key.startswith(prefix)}
+        columns = {
+            key.removeprefix(prefix): table[key]
+            for key in staged
+            if key.startswith(prefix) and not key.endswith("_barrier")
+        }
         epochs.append(epoch_of_parts(columns))
     value = epochs[0]
     for other in epochs[1:]:

@@ -128,6 +128,17 @@ def test_an_installed_wheel_runs_every_notebook_outside_the_checkout(tmp_path):
         text=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    runs = {}
     for name in engagement:
-        (run,) = (tmp_path / "out" / name).iterdir()
-        assert json.loads((run / "results.json").read_text())["notebook"] == name
+        (runs[name],) = (tmp_path / "out" / name).iterdir()
+        assert json.loads((runs[name] / "results.json").read_text())["notebook"] == name
+    metric = json.loads((runs["01_success_metric"] / "results.json").read_text())
+    assert metric["baseline"]["events"] > 2000
+    # The triage notebook was handed this run's success metric and read it.
+    triage = runs["03_simple_vs_rag"]
+    used = yaml.safe_load((triage / "parameters.yaml").read_text())
+    assert used["metric_spec_path"] == str(runs["01_success_metric"] / "metric_spec.yaml")
+    results = json.loads((triage / "results.json").read_text())
+    assert results["metric_spec"] == metric["statement"]
+    if results["recommendation"]["approach"]:
+        assert "Chapter 1 baseline" in results["recommendation"]["projected_effect"]

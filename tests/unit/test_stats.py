@@ -134,8 +134,19 @@ def test_km_quantile_unreachable_is_nan():
 
 
 def test_km_needs_a_completed_event():
-    with pytest.raises(DataQualityError):
-        stats.km_fit(np.array([1.0, 2.0]), np.array([0, 0]))
+    with pytest.raises(DataQualityError, match="at least one completed event"):
+        stats.km_quantile(np.array([1.0, 2.0]), np.array([0, 0]), 0.5)
+    with pytest.raises(DataQualityError, match="one completed"):
+        stats.km_bootstrap_ci(np.array([1.0, 2.0]), np.array([0, 0]), quantile=0.5)
+
+
+def test_km_quantile_matches_statsmodels_on_censored_data():
+    rng = np.random.default_rng(8)
+    d = rng.lognormal(3, 1, 500)
+    e = (rng.random(500) < 0.75).astype(int)
+    fit = SurvfuncRight(d, e)
+    for q in (0.25, 0.5, 0.75):
+        assert stats.km_quantile(d, e, q) == pytest.approx(fit.quantile(q))
 
 
 # --------------------------------------------------------------------------- clustering
