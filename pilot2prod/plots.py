@@ -293,19 +293,27 @@ def missingness_overview(profiles: pd.DataFrame, top: int = 25):
 
 def freshness_chart(freshness: pd.DataFrame):
     """Days since the newest record per source, against the refresh interval expected."""
-    rows = freshness.dropna(subset=["lag_days"]).iloc[::-1]
-    fig, ax = _figure(8, 0.35 * len(rows) + 1.5)
-    colours = [OKABE_ITO[3] if r.stale else OKABE_ITO[2] for r in rows.itertuples()]
-    ax.barh(rows["source"], rows["lag_days"], color=colours, label="days since newest record")
-    expected = rows["refresh_days"].astype(float)
-    ax.scatter(
-        expected,
-        rows["source"],
-        marker="|",
-        s=200,
-        color="black",
-        label="expected refresh interval",
+    rows = freshness.assign(
+        lag_days=pd.to_numeric(freshness["lag_days"], errors="coerce"),
+        refresh_days=pd.to_numeric(freshness["refresh_days"], errors="coerce"),
+        source=freshness["source"].astype(str),
     )
+    rows = rows.dropna(subset=["lag_days"]).iloc[::-1]
+    fig, ax = _figure(8, 0.35 * len(rows) + 1.5)
+    y = np.arange(len(rows))
+    colours = [OKABE_ITO[3] if r.stale else OKABE_ITO[2] for r in rows.itertuples()]
+    ax.barh(y, rows["lag_days"], color=colours, label="days since newest record")
+    known = rows["refresh_days"].notna().to_numpy()
+    if known.any():
+        ax.scatter(
+            rows["refresh_days"].to_numpy()[known],
+            y[known],
+            marker="|",
+            s=200,
+            color="black",
+            label="expected refresh interval",
+        )
+    ax.set_yticks(y, rows["source"])
     ax.set_xscale("symlog", linthresh=1)
     ax.set_xlabel("days (log scale)")
     ax.tick_params(axis="y", labelsize=7)

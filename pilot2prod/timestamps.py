@@ -71,10 +71,32 @@ class Reading:
 
 @dataclass(frozen=True)
 class Pattern:
-    """A regular expression and the group number of each part it captures."""
+    """A regular expression and the group number of each part it captures; or, for a
+    fixed-width layout, a regular expression without captures and each part's place
+    (start, length), read with substrings. Engines such as PostgreSQL test a pattern quickly
+    but extract captured groups slowly, so the common fixed-width layouts never capture."""
 
     regex: str
     parts: dict[str, int]
+    places: dict[str, tuple[int, int]] | None = None
+
+
+#: 2026-03-02, 2026-03-02 14:05, 2026-03-02T14:05:09: the layout most exports use.
+ISO_FIXED = Pattern(
+    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?$",
+    {},
+    {"Y": (0, 4), "m": (5, 2), "d": (8, 2), "H": (11, 2), "M": (14, 2), "S": (17, 2)},
+)
+
+
+def numeric_fixed(order: str) -> Pattern:
+    """03/04/2026 14:05:09 and its dotted and dashed forms, two digits for day and month."""
+    first, second = ("d", "m") if order == DAY_FIRST else ("m", "d")
+    return Pattern(
+        r"^\d{2}[/.-]\d{2}[/.-]\d{4}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?$",
+        {},
+        {first: (0, 2), second: (3, 2), "Y": (6, 4), "H": (11, 2), "M": (14, 2), "S": (17, 2)},
+    )
 
 
 def pattern_of_format(fmt: str, parameter: str = "timestamp_format") -> Pattern:
@@ -159,16 +181,33 @@ def _offset_seconds(zone: ir.StringValue) -> ir.IntegerValue:
     return (zone == "Z").ifelse(0, sign * (hours * 3600 + minutes * 60)).fill_null(0)
 
 
-def parts_of_text(text: ir.StringValue, pattern: Pattern) -> dict[str, ir.Value]:
+def parts_of_text(
+    text: ir.StringValue, pattern: Pattern, skip: ir.BooleanValue | None = None
+) -> dict[str, ir.Value]:
     """Stage one: the parts ``pattern`` reads from ``text``, as integer columns named in lower
     case (some engines ignore the case of column names): ``ok`` says it matched."""
     regex, parts = pattern.regex, pattern.parts
+    ok = text.re_search(regex)
+    if pattern.places is not None:
+        # Substrings, taken only where the layout matched (so no engine casts stray text).
+        out = {"ok": ok}
+        for key, part in (("year", "Y"), ("month", "m"), ("day", "d")):
+            start, length = pattern.places[part]
+            out[key] = ok.ifelse(text.substr(start, length), ibis.null("string")).cast("int64")
+        for key, part in (("hour", "H"), ("minute", "M"), ("second", "S")):
+            start, length = pattern.places[part]
+            piece = ok.ifelse(text.substr(start, length).nullif(""), ibis.null("string"))
+            out[key] = piece.cast("int64").fill_null(0)
+        return out
 
     def number(index: int) -> ir.IntegerValue:
         # An optional group that did not take part is empty (DuckDB, Spark) or null (PostgreSQL).
-        return text.re_extract(regex, index).nullif("").cast("int64")
+        piece = text.re_extract(regex, index)
+        if skip is not None:  # rows a fixed-width layout already read never capture here
+            piece = skip.ifelse(ibis.null("string"), piece)
+        return piece.nullif("").cast("int64")
 
-    out: dict[str, ir.Value] = {"ok": text.re_search(regex)}
+    out: dict[str, ir.Value] = {"ok": ok}
     if "Y" in parts:
         year = number(parts["Y"])
         if regex == NUMERIC:  # the numeric shape takes both four- and two-digit years
@@ -232,9 +271,13 @@ def with_epoch(
     ``patterns`` that reads it. Two projections, so the SQL refers to the parts by name
     instead of repeating their expressions."""
     staged: dict[str, ir.Value] = {}
+    fixed: ir.BooleanValue | None = None
     for k, pattern in enumerate(patterns):
-        for key, expr in parts_of_text(text, pattern).items():
+        for key, expr in parts_of_text(text, pattern, fixed).items():
             staged[f"__{name}_{k}_{key}"] = expr
+        if pattern.places is not None:
+            matched = text.re_search(pattern.regex)
+            fixed = matched if fixed is None else fixed | matched
     if _flattens_subqueries(table):
         # PostgreSQL and SQLite would pull the parts back into the outer query, repeating
         # each regular expression wherever a part is used; a window function keeps them apart.
@@ -252,6 +295,9 @@ def with_epoch(
     value = epochs[0]
     for other in epochs[1:]:
         value = value.fill_null(other)
+    barrier = f"__{name}_barrier"
+    if barrier in staged:  # used, so that Ibis keeps it when it prunes unused columns
+        value = (table[barrier] >= 0).ifelse(value, ibis.null("float64"))
     return table.mutate(**{name: value}).drop(*staged)
 
 
@@ -329,7 +375,9 @@ def with_epochs(
                 f"comes first; set {format_parameter}, e.g. %d/%m/%Y %H:%M (day first) or "
                 "%m/%d/%Y %H:%M (month first)."
             )
-        given = [Pattern(ISO, ISO_PARTS)] + ([numeric_pattern(order)] if order else [])
+        given = [ISO_FIXED, Pattern(ISO, ISO_PARTS)]
+        if order:
+            given += [numeric_fixed(order), numeric_pattern(order)]
     for name, column_name in columns.items():
         column = table[column_name]
         if is_typed(column):

@@ -64,6 +64,15 @@ def completeness(name: str, profile: pd.DataFrame, rows: int, required: tuple[st
     return Check(findings, {"completeness": 100 * (1 - missing_share)})
 
 
+def _number(value: float | None) -> str:
+    """A number for a sentence: thousands grouped, at most three significant decimals."""
+    if value is None:
+        return "n/a"
+    if abs(value) >= 100 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.3g}"
+
+
 def validity(name: str, table: pd.DataFrame, rows: int, columns: int) -> Check:
     """Mixed types, several date formats, numbers kept as text, far-out values, constants."""
     findings = []
@@ -98,13 +107,18 @@ def validity(name: str, table: pd.DataFrame, rows: int, columns: int) -> Check:
                 )
             )
         if v.outliers and rows and v.outliers / rows >= THRESHOLDS.outliers_reported:
+            scale = "on the log scale, " if v.fence_scale == "log" else ""
+            worst = (
+                f"; the most extreme: {', '.join(_number(x) for x in v.worst)}" if v.worst else ""
+            )
             findings.append(
                 Finding(
                     name,
                     "validity",
                     "minor",
-                    f"'{v.column}' has {v.outliers:,} far-out values (outside "
-                    f"{TUKEY_K:g} IQR of the quartiles).",
+                    f"'{v.column}' has {v.outliers:,} far-out values ({scale}more than "
+                    f"{TUKEY_K:g} IQR beyond the quartiles, outside {_number(v.low_fence)} to "
+                    f"{_number(v.high_fence)}{worst}).",
                     v.column,
                     float(v.outliers),
                 )

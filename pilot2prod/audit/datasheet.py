@@ -66,7 +66,8 @@ def datasheet(audit: SourceAudit) -> str:
             kinds = ", ".join(audit.personal_data.get(row.column, {})) or ""
             lines.append(
                 f"| {_escape(row.column)} | {validity.loc[row.column, 'inferred_type']}"
-                f" | {row.missing_share:.1%} | {row.distinct:,} | {kinds} |"
+                f" | {row.missing_share:.1%} | {'about ' if row.distinct_estimated else ''}"
+                f"{row.distinct:,} | {kinds} |"
             )
     lines += ["", "## Known issues (from the audit)", ""]
     issues = [f for f in audit.findings if f.severity in ("blocking", "major")]

@@ -36,6 +36,7 @@ def profile_from_scan(scan: TableScan) -> pd.DataFrame:
                 "missing": missing,
                 "missing_share": missing / rows if rows else 0.0,
                 "distinct": c.distinct,
+                "distinct_estimated": c.distinct_estimated,
             }
         )
     return pd.DataFrame(
@@ -49,6 +50,7 @@ def profile_from_scan(scan: TableScan) -> pd.DataFrame:
             "missing",
             "missing_share",
             "distinct",
+            "distinct_estimated",
         ],
     )
 

@@ -103,10 +103,12 @@ class Result:
                             "column": column,
                             "kind": kind,
                             "values": found["values"],
+                            "counted": "exactly" if found["exact"] else "estimated from a sample",
                             "masked samples": ", ".join(found["masked_samples"]),
                         }
                     )
-        return pd.DataFrame(rows, columns=["source", "column", "kind", "values", "masked samples"])
+        columns = ["source", "column", "kind", "values", "counted", "masked samples"]
+        return pd.DataFrame(rows, columns=columns)
 
     def headline(self) -> Headline:
         findings = self.scorecard.findings()

@@ -18,9 +18,11 @@ and only aggregates come back.
 from __future__ import annotations
 
 import datetime
+import math
 from dataclasses import dataclass, field
 
 import ibis
+import ibis.common.exceptions as ibis_errors
 import ibis.expr.types as ir
 
 from pilot2prod.audit.pii import CANDIDATE_PATTERN
@@ -61,6 +63,11 @@ TYPED_SHAPE = "|".join(
     for pattern in (NUMBER, *DATE_SHAPES.values())
 ).join(("^(", ")$"))
 PLACEHOLDER_MAX_LENGTH = max(len(p) for p in PLACEHOLDERS)
+#: Shapes that make a placeholder token a real value when most of a column shares them:
+#: two-letter codes (NA is North America, or Namibia) and capitalised names (None, Nil).
+CODE_SHAPE = r"^[A-Z]{2}$"
+NAME_SHAPE = r"^[A-Z][a-z]+([ '-][A-Z][a-z]+)*$"
+MOST_SHARE_SHAPE = 0.5
 #: A column whose values are this share of one type holds that type (the rest are errors).
 MOSTLY = 0.95
 #: Integers this large can hold a phone or card number written without separators.
@@ -81,12 +88,17 @@ class ColumnScan:
     numbers: int = 0
     date_shapes: dict[str, int] = field(default_factory=dict)
     distinct: int = 0
+    distinct_estimated: bool = False  # HyperLogLog (about 2 % error), capped at the rows
     pii_candidates: int = 0
     minimum: float | None = None
     maximum: float | None = None
     q1: float | None = None
     q3: float | None = None
+    fence_scale: str = ""  # "log" or "raw" where fences were set
+    low_fence: float | None = None
+    high_fence: float | None = None
     outliers: int = 0
+    worst: list[float] = field(default_factory=list)  # the values furthest beyond the fences
     newest: object = None  # the newest value of a timestamp column
 
 
@@ -167,6 +179,8 @@ def _typed_aggregate(table: ir.Table, scans: dict[str, ColumnScan]) -> int:
             continue
         scan.nulls = _int(row[f"c{i}_nulls"])
         scan.distinct = _int(row.get(f"c{i}_distinct"))
+        if scan.kind in ("number", "temporal"):
+            scan.distinct_estimated = True
         if scan.kind == "number":
             scan.maximum = _float(row[f"c{i}_max"])
         if scan.kind == "temporal":
@@ -192,15 +206,21 @@ def _text_counts(table: ir.Table, name: str) -> ir.Table:
     values = values.mutate(text=values.value.strip())
     values = values.mutate(shaped=values.text.re_search(TYPED_SHAPE))
     value, n, text, shaped = values.value, values.n, values.text, values.shaped
+    placeholder = _only_if(
+        text.length() <= PLACEHOLDER_MAX_LENGTH, text.lower().isin(list(PLACEHOLDERS))
+    )
     aggregates = {
         "column": ibis.literal(name),
         "nulls": n.sum(where=value.isnull()),
         "blanks": n.sum(where=value.notnull() & (text == "")),
-        "placeholders": n.sum(
-            where=_only_if(
-                text.length() <= PLACEHOLDER_MAX_LENGTH, text.lower().isin(list(PLACEHOLDERS))
-            )
-        ),
+        "placeholders": n.sum(where=placeholder),
+        # A token such as NA (North America) or None (a surname) is a value, not a gap, in a
+        # column whose values mostly share its shape: counted apart, decided after the query.
+        "placeholder_codes": n.sum(where=placeholder & text.re_search(CODE_SHAPE)),
+        "placeholder_names": n.sum(where=placeholder & text.re_search(NAME_SHAPE)),
+        "present": n.sum(where=value.notnull() & (text != "")),
+        "codes": n.sum(where=text.re_search(CODE_SHAPE)),
+        "names": n.sum(where=text.re_search(NAME_SHAPE)),
         "zeros": n.sum(where=text == ZERO),
         "numbers": n.sum(where=_only_if(shaped, text.re_search(NUMBER))),
         "distinct": value.notnull().sum(),
@@ -209,6 +229,18 @@ def _text_counts(table: ir.Table, name: str) -> ir.Table:
     for i, pattern in enumerate(DATE_SHAPES.values()):
         aggregates[f"d{i}"] = n.sum(where=_only_if(shaped, text.re_search(pattern)))
     return values.aggregate(**aggregates)
+
+
+def _contextual_placeholders(row: dict, scan: ColumnScan) -> int:
+    """Placeholder tokens, less those the column's own values make legitimate: NA in a column
+    of two-letter codes, None in a column of capitalised names."""
+    present = max(1, _int(row["present"]))
+    count = _int(row["placeholders"])
+    if _int(row["codes"]) / present >= MOST_SHARE_SHAPE:
+        count -= _int(row["placeholder_codes"])
+    if _int(row["names"]) / present >= MOST_SHARE_SHAPE:
+        count -= _int(row["placeholder_names"])
+    return count
 
 
 def _text_aggregates(table: ir.Table, scans: list[ColumnScan]) -> None:
@@ -220,7 +252,8 @@ def _text_aggregates(table: ir.Table, scans: list[ColumnScan]) -> None:
     for row in frame.to_dict("records"):
         scan = by_name[row["column"]]
         scan.nulls, scan.blanks = _int(row["nulls"]), _int(row["blanks"])
-        scan.placeholders, scan.zeros = _int(row["placeholders"]), _int(row["zeros"])
+        scan.zeros = _int(row["zeros"])
+        scan.placeholders = _contextual_placeholders(row, scan)
         scan.numbers, scan.distinct = _int(row["numbers"]), _int(row["distinct"])
         scan.pii_candidates = _int(row["pii"])
         scan.date_shapes = {
@@ -246,37 +279,132 @@ def number_values(table: ir.Table, scan: ColumnScan) -> ir.NumericValue:
     return column.cast("float64") if scan.kind == "number" else number_text(column.strip())
 
 
-def _quartiles(table: ir.Table, scans: list[ColumnScan], tukey_k: float) -> None:
-    """Quartiles, range and far-out counts of number columns (two aggregates in all)."""
-    if not scans:
-        return
+def _quantile_row(table: ir.Table, aggregates: dict[str, ir.Value]) -> dict:
+    return table.aggregate(**aggregates).execute().iloc[0].to_dict()
+
+
+def _exact_quartiles(values: ir.NumericValue, where: ir.BooleanValue) -> tuple[float, float]:
+    """Quartiles by ordering and skipping, for engines without a quantile function (SQLite);
+    the lower of the two middle values, as the median of an even count is taken here."""
+    table = values.as_table().filter(where).select(v=values)
+    n = int(table.count().execute())
+    if n == 0:
+        return None, None
+    out = []
+    for q in (0.25, 0.75):
+        k = min(n - 1, int(q * (n - 1)))
+        out.append(_float(table.order_by("v").limit(1, offset=k).execute()["v"].iloc[0]))
+    return out[0], out[1]
+
+
+def _quartile_pairs(
+    table: ir.Table, scans: list[ColumnScan]
+) -> tuple[dict[int, tuple], dict[int, tuple], dict]:
+    """Quartiles of every value and of the positive values of each column, and each column's
+    range: one aggregate where the engine has quantiles, ordered reads where it has not."""
     aggregates = {}
     for i, s in enumerate(scans):
         values = number_values(table, s)
-        aggregates[f"c{i}_q"] = values.quantile([0.25, 0.75])  # one sort for both
         aggregates[f"c{i}_lo"] = values.min()
         aggregates[f"c{i}_hi"] = values.max()
-    row = table.aggregate(**aggregates).execute().iloc[0]
+    ranges = _quantile_row(table, aggregates)
+    quantiles = {}
+    for i, s in enumerate(scans):
+        values = number_values(table, s)
+        quantiles[f"c{i}_q"] = values.quantile([0.25, 0.75])  # one sort for both
+        quantiles[f"c{i}_p"] = values.quantile([0.25, 0.75], where=values > 0)
+    raw, positive = {}, {}
+    try:
+        row = _quantile_row(table, quantiles)
+        for i in range(len(scans)):
+            for key, out in (("q", raw), ("p", positive)):
+                pair = row[f"c{i}_{key}"]
+                if pair is not None and len(pair) == 2:
+                    out[i] = (_float(pair[0]), _float(pair[1]))
+    except (
+        ibis_errors.OperationNotDefinedError,
+        ibis_errors.UnsupportedOperationError,
+        ibis_errors.UnsupportedBackendType,
+    ):
+        for i, s in enumerate(scans):
+            values = number_values(table, s)
+            raw[i] = _exact_quartiles(values, values.notnull())
+            positive[i] = _exact_quartiles(values, values > 0)
+    return raw, positive, ranges
+
+
+def _quartiles(table: ir.Table, scans: list[ColumnScan], tukey_k: float) -> None:
+    """Quartiles, range, far-out fences and far-out counts (with the worst values) of number
+    columns.
+
+    Tukey's far-out fences (k IQR beyond the quartiles) assume a roughly symmetric spread.
+    Durations, amounts and counts are skewed: on the raw scale every long tail looks far out.
+    So a column without negative values is fenced on the log scale of its positive values (a
+    ratio to the quartiles), and only a column that takes negative values on the raw scale.
+    Codes and flags (ten distinct values or fewer) have no outliers."""
+    if not scans:
+        return
+    raw, positive, ranges = _quartile_pairs(table, scans)
     fenced = {}
     for i, s in enumerate(scans):
-        quartiles = row[f"c{i}_q"]
-        if quartiles is not None and len(quartiles) == 2:
-            s.q1, s.q3 = _float(quartiles[0]), _float(quartiles[1])
-        s.minimum, s.maximum = _float(row[f"c{i}_lo"]), _float(row[f"c{i}_hi"])
-        if s.q1 is None or s.q3 is None:
+        s.minimum, s.maximum = _float(ranges[f"c{i}_lo"]), _float(ranges[f"c{i}_hi"])
+        s.q1, s.q3 = raw.get(i, (None, None))
+        if s.q1 is None or s.q3 is None or s.distinct <= 10 or s.minimum is None:
             continue
-        iqr = s.q3 - s.q1
-        if iqr > 0 and s.distinct > 10:  # codes and flags (0/1, 1-5) have no outliers
-            fenced[i] = (s.q1 - tukey_k * iqr, s.q3 + tukey_k * iqr)
+        p1, p3 = positive.get(i, (None, None))
+        if s.minimum >= 0 and p1 and p3 and p1 > 0:
+            spread = math.log(p3) - math.log(p1)
+            if spread > 0:
+                s.fence_scale = "log"
+                s.low_fence = math.exp(math.log(p1) - tukey_k * spread)
+                s.high_fence = math.exp(math.log(p3) + tukey_k * spread)
+        elif s.q3 > s.q1:
+            s.fence_scale = "raw"
+            s.low_fence = s.q1 - tukey_k * (s.q3 - s.q1)
+            s.high_fence = s.q3 + tukey_k * (s.q3 - s.q1)
+        if s.fence_scale:
+            fenced[i] = s
     if not fenced:
         return
     aggregates = {}
-    for i, (low, high) in fenced.items():
-        values = number_values(table, scans[i])
-        aggregates[f"c{i}"] = ((values < low) | (values > high)).sum()
-    row = table.aggregate(**aggregates).execute().iloc[0]
-    for i in fenced:
-        scans[i].outliers = _int(row[f"c{i}"])
+    for i, s in fenced.items():
+        values = number_values(table, s)
+        low = (
+            (values > 0) & (values < s.low_fence)
+            if s.fence_scale == "log"
+            else values < s.low_fence
+        )
+        aggregates[f"c{i}"] = (low | (values > s.high_fence)).sum()
+    row = _quantile_row(table, aggregates)
+    for i, s in fenced.items():
+        s.outliers = _int(row[f"c{i}"])
+        if s.outliers and not s.pii_candidates:  # a number that may be a phone is never shown
+            s.worst = _worst(table, s)
+
+
+def _below(values: ir.NumericValue, s: ColumnScan) -> ir.BooleanValue:
+    """Below the low fence; on the log scale only positive values can be (zeros and negatives
+    are judged as sentinels or signs elsewhere)."""
+    if s.fence_scale == "log":
+        return (values > 0) & (values < s.low_fence)
+    return values < s.low_fence
+
+
+def _worst(table: ir.Table, s: ColumnScan, count: int = 3) -> list[float]:
+    """The values furthest beyond the fences (largest first, then smallest)."""
+    values = number_values(table, s)
+    high = (
+        table.filter(values > s.high_fence)
+        .select(v=values)
+        .order_by(ibis.desc("v"))
+        .limit(count)
+        .execute()["v"]
+    )
+    low_side = (
+        (values > 0) & (values < s.low_fence) if s.fence_scale == "log" else values < s.low_fence
+    )
+    low = table.filter(low_side).select(v=values).order_by("v").limit(count).execute()["v"]
+    return [float(v) for v in [*high, *low][:count]]
 
 
 def scan_table(table: ir.Table, tukey_k: float = 3.0) -> TableScan:
@@ -298,6 +426,8 @@ def scan_table(table: ir.Table, tukey_k: float = 3.0) -> TableScan:
     ]
     _pii_in_integers(table, long_integers)
     scan = TableScan(rows, scans)
+    for column in scans.values():  # an estimate can overshoot: never more than the values
+        column.distinct = min(column.distinct, scan.present(column))
     number_columns = [
         s
         for s in scans.values()

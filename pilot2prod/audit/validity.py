@@ -33,8 +33,10 @@ class ColumnValidity:
     minimum: float | None
     maximum: float | None
     outliers: int
+    fence_scale: str
     low_fence: float | None
     high_fence: float | None
+    worst: list[float]
     distinct: int
     constant: bool
     id_like: bool
@@ -72,8 +74,6 @@ def _column_validity(scan: TableScan, c: ColumnScan, declared_types: bool) -> Co
     else:
         inferred = "text"
     typed_share = max(numeric_share, date_share)
-    fenced = c.q1 is not None and c.q3 is not None
-    iqr = (c.q3 - c.q1) if fenced else None
     return ColumnValidity(
         column=c.name,
         storage_type=c.storage,
@@ -87,10 +87,12 @@ def _column_validity(scan: TableScan, c: ColumnScan, declared_types: bool) -> Co
         minimum=c.minimum if inferred == "number" else None,
         maximum=c.maximum if inferred == "number" else None,
         outliers=c.outliers,
-        low_fence=c.q1 - TUKEY_K * iqr if fenced else None,
-        high_fence=c.q3 + TUKEY_K * iqr if fenced else None,
+        fence_scale=c.fence_scale,
+        low_fence=c.low_fence,
+        high_fence=c.high_fence,
+        worst=list(c.worst),
         distinct=c.distinct,
-        constant=non_missing > 0 and c.distinct == 1,
+        constant=non_missing > 0 and c.distinct == 1 and not c.distinct_estimated,
         id_like=non_missing >= 50 and c.distinct == non_missing and inferred != "number",
     )
 

@@ -60,8 +60,7 @@ def server(tickets):
 
 def _url(server, table: str) -> str:
     return (
-        f"postgresql://{server.user}:${{{PASSWORD_VARIABLE}}}@127.0.0.1:{server.port}/acme"
-        f"#{table}"
+        f"postgresql://{server.user}:${{{PASSWORD_VARIABLE}}}@127.0.0.1:{server.port}/acme#{table}"
     )
 
 
