@@ -4,11 +4,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 
+import ibis
 import pandas as pd
 
 from pilot2prod.audit import pii as pii_scan
+from pilot2prod.audit import rules
 from pilot2prod.audit.findings import (
     THRESHOLDS,
     Check,
@@ -24,15 +27,31 @@ from pilot2prod.audit.profile import duplicate_keys, duplicate_rows, profile_fro
 from pilot2prod.audit.relations import Freshness, freshness, read_latency, spelling_variants
 from pilot2prod.audit.scan import TableScan, scan_table
 from pilot2prod.audit.validity import TUKEY_K, validity_from_scan
-from pilot2prod.privacy import mask_value
+from pilot2prod.privacy import mask_value, masked_examples
 from pilot2prod.sources import OpenedSource
 
 
-def completeness(name: str, profile: pd.DataFrame, rows: int, required: tuple[str, ...]) -> Check:
-    """Gaps by column (nulls, blanks and placeholders), and the share of empty cells."""
+def completeness(
+    name: str,
+    profile: pd.DataFrame,
+    rows: int,
+    required: tuple[str, ...],
+    structural: set[str] = frozenset(),
+    groups: list[list[str]] = (),
+) -> Check:
+    """Gaps by column (nulls, blanks and placeholders), and the share of empty cells. Columns
+    empty together are one gap, reported once; structural gaps (the field does not apply) are
+    not missing data."""
     findings = []
+    grouped = {c: group for group in groups for c in group}
     for row in profile.itertuples():
-        severity = missing_severity(row.missing_share, row.column in required)
+        if row.column in structural:
+            continue
+        group = grouped.get(row.column)
+        if group is not None and row.column != group[0]:
+            continue  # reported with the first column of its group
+        is_required = row.column in required or any(c in required for c in group or ())
+        severity = missing_severity(row.missing_share, is_required)
         if severity is None:
             continue
         parts = [
@@ -44,23 +63,24 @@ def completeness(name: str, profile: pd.DataFrame, rows: int, required: tuple[st
             )
             if n
         ]
-        findings.append(
-            Finding(
-                name,
-                "completeness",
-                severity,
+        if group is not None:
+            subject = f"{', '.join(repr(c) for c in group)} are missing together, in the same"
+            message = f"{subject} {row.missing_share:.0%} of rows: one gap, not {len(group)}."
+        else:
+            message = (
                 f"'{row.column}' is missing in {row.missing_share:.0%} of rows "
-                f"({', '.join(parts)}).",
-                row.column,
-                row.missing_share,
+                f"({', '.join(parts)})."
             )
+        findings.append(
+            Finding(name, "completeness", severity, message, row.column, row.missing_share)
         )
     if rows == 0:
         findings.append(
             Finding(name, "completeness", "blocking", "The source has a header but no rows.")
         )
-    cells = max(1, rows * len(profile))
-    missing_share = float(profile["missing"].sum()) / cells if len(profile) else 0.0
+    counted = profile[~profile["column"].isin(structural)]
+    cells = max(1, rows * len(counted))
+    missing_share = float(counted["missing"].sum()) / cells if len(counted) else 0.0
     return Check(findings, {"completeness": 100 * (1 - missing_share)})
 
 
@@ -166,7 +186,7 @@ def uniqueness(name: str, opened: OpenedSource, rows: int) -> Check:
             )
         )
     score = 100 * (1 - min(1.0, (dups + dup_keys) / rows)) if rows else None
-    return Check(findings, {"uniqueness": score})
+    return Check(findings, {"uniqueness": score}, {"duplicate_rows": dups})
 
 
 def spelling(name: str, opened: OpenedSource, scan: TableScan, personal: set[str]) -> Check:
@@ -244,22 +264,82 @@ def freshness_of(
     return freshness(opened.table, dates, now, opened.spec.refresh_days, known=known)
 
 
+#: Column names that hold a person's name (a product or company name does not qualify).
+PERSON_NAME_COLUMN = re.compile(
+    r"^(first|last|given|family|middle|maiden|full|sur|contact|customer|client|agent|employee"
+    r"|patient|person|user|owner|requester|assignee)?[ _-]?(name|surname|forename)s?$"
+    r"|^(surname|forename|vorname|nachname|nom|prenom)$",
+    re.IGNORECASE,
+)
+#: Share of a column's values that must look like names for it to count as personal names.
+NAME_SHARE = 0.8
+
+
+def person_names(table, scan: TableScan) -> dict[str, dict]:  # noqa: ANN001
+    """Columns of personal names: named like one (first_name, surname, customer_name) and
+    filled with capitalised words. Counted exactly; samples masked."""
+    found = {}
+    for c in scan.columns.values():
+        present = scan.present(c)
+        if c.kind != "text" or not present or not PERSON_NAME_COLUMN.match(c.name.strip()):
+            continue
+        if c.name_shaped / present < NAME_SHARE:
+            continue
+        sample = table.select(v=table[c.name].cast("string")).distinct().limit(3).execute()["v"]
+        found[c.name] = {
+            "person_name": {
+                "candidates": present,
+                "validated_share": c.name_shaped / present,
+                "values": c.name_shaped,
+                "exact": True,
+                "masked_samples": masked_examples(sample.dropna()),
+            }
+        }
+    return found
+
+
+def region_from_columns(table, scan: TableScan) -> tuple[str | None, str]:  # noqa: ANN001
+    """The most frequent country of a column of two-letter country codes, if there is one."""
+    import phonenumbers
+
+    for c in scan.columns.values():
+        if c.kind != "text" or "country" not in c.name.lower() or not scan.present(c):
+            continue
+        top = (
+            table.group_by(v=table[c.name].cast("string").strip().upper())
+            .aggregate(n=ibis._.count())
+            .order_by(ibis.desc("n"))
+            .limit(1)
+            .execute()
+        )
+        if len(top) and str(top["v"].iloc[0]) in phonenumbers.SUPPORTED_REGIONS:
+            return str(top["v"].iloc[0]), f"inferred from column '{c.name}'"
+    return None, ""
+
+
 def personal_data(
     name: str, opened: OpenedSource, scan: TableScan, default_region: str | None
 ) -> tuple[Check, dict[str, dict]]:
     """Validated personal data by column; blocking without a recorded legal basis."""
+    region, source = (default_region, "given") if default_region else (None, "")
+    if region is None:
+        region, source = region_from_columns(opened.table, scan)
     found_by_column = {}
     for column in scan.columns.values():
         if column.pii_candidates:
             found = pii_scan.scan_column(
                 opened.table,
                 column.name,
-                default_region,
+                region,
                 candidates=column.pii_candidates,
                 distinct=column.distinct,
             )
             if found:
+                if "phone" in found and region:
+                    found["phone"]["region"] = f"{region} ({source})"
                 found_by_column[column.name] = found
+    for column, found in person_names(opened.table, scan).items():
+        found_by_column.setdefault(column, {}).update(found)
     findings = []
     if found_by_column and not opened.spec.privacy_notes:
         kinds = sorted({k for found in found_by_column.values() for k in found})
@@ -320,10 +400,22 @@ def audit_source(
     audit.rows, audit.columns = scan.rows, len(table.columns)
     audit.profile = profile_from_scan(scan)
     audit.validity = validity_from_scan(scan, opened.declared_types)
-    audit.add(completeness(spec.name, audit.profile, scan.rows, spec.required))
+    structural_gaps, structural, together = rules.gaps(spec.name, table, scan, audit.profile)
+    audit.add(
+        completeness(spec.name, audit.profile, scan.rows, spec.required, structural, together)
+    )
+    audit.add(structural_gaps)
     audit.add(validity(spec.name, audit.validity, scan.rows, audit.columns))
     audit.add(renamed_columns(spec.name, opened))
-    audit.add(uniqueness(spec.name, opened, scan.rows))
+    unique = uniqueness(spec.name, opened, scan.rows)
+    audit.add(unique)
+    audit.add(rules.near_duplicates(spec.name, table, scan, int(unique.details["duplicate_rows"])))
+    audit.add(rules.negatives(spec.name, table, scan))
+    sentinel_check, sentinel_values = rules.sentinels(spec.name, table, scan)
+    audit.add(sentinel_check)
+    audit.details["sentinels"] = sentinel_values
+    declared = {tuple(rule) for rule in spec.order_rules}
+    audit.add(rules.time_order(spec.name, table, scan, audit.validity, now, declared))
     if spec.freshness_column is None:
         dates = [v.column for v in audit.validity.itertuples() if v.inferred_type == "date"]
     else:
@@ -332,6 +424,7 @@ def audit_source(
     privacy, audit.personal_data = personal_data(spec.name, opened, scan, default_region)
     audit.add(privacy)
     audit.add(spelling(spec.name, opened, scan, set(audit.personal_data)))
+    audit.add(rules.shapes(spec.name, table, scan, set(audit.personal_data)))
     audit.add(ownership(spec.name, opened))
     audit.scores.setdefault("consistency", None)  # cross-field and cross-source rules set it
     audit.details.update(

@@ -332,4 +332,35 @@ def scan_column(
     values, complete = candidate_sample(table, column, distinct, sample_size, seed, candidates)
     if not values:
         return {}
-    return validate_candidates(values, candidates, default_region, exact=complete)
+    region, source = (default_region, "given") if default_region else (None, "")
+    if region is None:
+        region = likely_region([v for v, _ in values])
+        source = "inferred from the numbers' shapes" if region else ""
+    found = validate_candidates(values, candidates, region, exact=complete)
+    if "phone" in found and region:
+        found["phone"]["region"] = f"{region} ({source})"
+    return found
+
+
+#: Regions tried when numbers are written without a country prefix and none is given.
+LIKELY_REGIONS = (
+    "US", "GB", "DE", "FR", "ES", "IT", "NL", "BE", "AT", "CH", "IE", "SE", "DK", "NO", "FI",
+    "PL", "PT", "CZ", "CA", "AU", "NZ", "IN", "BR", "MX", "ZA", "JP", "SG",
+)  # fmt: skip
+
+
+def likely_region(values: list[str], minimum_share: float = 0.5) -> str | None:
+    """The region in which most national-format phone candidates (no +) are valid numbers,
+    when one region explains at least ``minimum_share`` of them; else None."""
+    national = [v for v in values if re.search(r"\d{6,}", re.sub(r"[ ()./-]", "", v))]
+    national = [v for v in national if "+" not in v][:200]
+    if len(national) < 3:
+        return None
+    best, best_count = None, 0
+    for region in LIKELY_REGIONS:
+        count = sum(
+            1 for v in national if any(True for _ in phonenumbers.PhoneNumberMatcher(v, region))
+        )
+        if count > best_count:
+            best, best_count = region, count
+    return best if best_count >= minimum_share * len(national) else None

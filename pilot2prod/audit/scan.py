@@ -90,6 +90,7 @@ class ColumnScan:
     distinct: int = 0
     distinct_estimated: bool = False  # HyperLogLog (about 2 % error), capped at the rows
     pii_candidates: int = 0
+    name_shaped: int = 0  # values shaped like a capitalised name ("Ana", "Mary-Jo Smith")
     minimum: float | None = None
     maximum: float | None = None
     q1: float | None = None
@@ -253,6 +254,7 @@ def _text_aggregates(table: ir.Table, scans: list[ColumnScan]) -> None:
         scan = by_name[row["column"]]
         scan.nulls, scan.blanks = _int(row["nulls"]), _int(row["blanks"])
         scan.zeros = _int(row["zeros"])
+        scan.name_shaped = _int(row["names"])
         scan.placeholders = _contextual_placeholders(row, scan)
         scan.numbers, scan.distinct = _int(row["numbers"]), _int(row["distinct"])
         scan.pii_candidates = _int(row["pii"])

@@ -79,12 +79,13 @@ class Estate:
     failed: list[SourceFailure] = field(default_factory=list)
 
 
-_DATA_LIKE = r"^[+-]?\d+([.,]\d+)?$|^\d{4}-\d{2}-\d{2}|\d{4,}"
+_DATA_LIKE = r"^[+-]?\d+([.,]\d+)?$|^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{6,}|@"
 
 
 def header_looks_like_data(names: list[str]) -> bool:
-    """True when at least half the header cells look like values (numbers, dates, codes with
-    long digit runs): the file was exported without its header row."""
+    """True when at least half the header cells look like values (numbers, dates, long digit
+    runs such as ids or phone numbers, e-mail addresses): the file was exported without its
+    header row. Names such as ``c1024`` or ``q2_2026`` are names."""
     import re
 
     names = [n for n in names if not n.startswith("Unnamed") and not n.startswith("column")]
@@ -177,7 +178,7 @@ def load_text_file(
                 raise
     table = con.table(name)
     if header_looks_like_data(list(table.columns)):
-        con.drop_table(name)
+        con.raw_sql(f'DROP TABLE "{name}"')
         raise ValueError("the first row holds data, not a header row")
     inferred = types != "text"
     return table, Latency(first_row, time.perf_counter() - start), inferred

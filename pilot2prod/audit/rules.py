@@ -1,0 +1,373 @@
+"""Rules the data suggests about itself, and the rows that break them.
+
+An inventory can declare rules (an order between two timestamps, a reference to another
+table). Most estates come without one, so, as Deequ suggests constraints from the data before it
+checks them, the audit proposes the rules that hold for almost every row and reports the rows
+that break them:
+
+* a column that is otherwise never negative, with a few negative values;
+* sentinel values (0, -1, 99, 999, 9999999...) piled up far from the rest of a column;
+* one timestamp that follows another in almost every row (``resolved >= created``), with the
+  rows where it does not, and timestamps in the future;
+* a column where almost every value has one shape (an e-mail address, a code like ``C-10616``),
+  with the values that do not;
+* columns that are empty together (reported once, as one gap), and gaps that are structural:
+  a field empty exactly when another column says it does not apply;
+* rows that repeat another row except for case or spaces.
+
+Each rule is a small function from the scan and a few aggregate queries to a
+:class:`~pilot2prod.audit.findings.Check`. Examples are masked; only counts leave the engine.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from pilot2prod.audit.findings import Check, Finding
+from pilot2prod.audit.relations import iso_time
+from pilot2prod.audit.scan import ColumnScan, TableScan, number_values
+from pilot2prod.privacy import masked_examples
+
+
+@dataclass(frozen=True)
+class RuleLimits:
+    """When a suggested rule is reported (named data, not numbers inside the checks)."""
+
+    #: A rule is suggested when it holds for at least this share of the rows it concerns...
+    holds: float = 0.98
+    #: ... and broken by at least one row.
+    #: Sentinel values: at least this many rows and this share of the present values.
+    sentinel_rows: int = 5
+    sentinel_share: float = 0.001
+    #: One shape: at least this share of a column's values, over at least this many values.
+    shape_share: float = 0.95
+    shape_min_distinct: int = 20
+    #: Columns considered for gaps in common / structural gaps (the emptiest first).
+    gap_columns: int = 15
+    #: A column explains a structural gap when it has at most this many values.
+    category_values: int = 20
+    #: Timestamp columns considered in pairs.
+    time_columns: int = 8
+
+
+LIMITS = RuleLimits()
+SENTINELS = (-1, 0, 99, 999, 9999, 99999, 999999, 9999999, 99999999)
+EMAIL = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
+URL = r"^https?://[^\s]+$"
+
+
+def _row(table: ir.Table, **aggregates: ir.Value) -> dict:
+    return table.aggregate(**aggregates).execute().iloc[0].to_dict()
+
+
+def _int(value) -> int:  # noqa: ANN001
+    return 0 if value is None or value != value else int(value)
+
+
+def _numbers(scan: TableScan) -> list[ColumnScan]:
+    return [
+        c
+        for c in scan.columns.values()
+        if c.minimum is not None and (c.kind == "number" or scan.number_share(c) >= 0.95)
+    ]
+
+
+def negatives(name: str, table: ir.Table, scan: TableScan) -> Check:
+    """A few negative values in a column that is otherwise never negative."""
+    candidates = [c for c in _numbers(scan) if c.minimum < 0 and c.kind != "boolean"]
+    if not candidates:
+        return Check()
+    row = _row(
+        table,
+        **{f"c{i}": (number_values(table, c) < 0).sum() for i, c in enumerate(candidates)},
+    )
+    findings = []
+    for i, c in enumerate(candidates):
+        negative, present = _int(row[f"c{i}"]), scan.present(c)
+        if 0 < negative <= (1 - LIMITS.holds) * present:
+            findings.append(
+                Finding(
+                    name,
+                    "validity",
+                    "major",
+                    f"'{c.name}' is never negative except in {negative:,} rows (as low as "
+                    f"{c.minimum:,.4g}); {1 - negative / present:.1%} of its values are 0 or more.",
+                    c.name,
+                    float(negative),
+                )
+            )
+    return Check(findings)
+
+
+def sentinel_values(c: ColumnScan) -> list[float]:
+    """The sentinel values that would stand apart from ``c``'s values: beyond its far-out
+    fences, or (a code or score of few values) far above or below all its other values."""
+    out = []
+    for v in SENTINELS:
+        if c.fence_scale == "log":
+            apart = v <= 0 or v < c.low_fence or v > c.high_fence
+        elif c.fence_scale == "raw":
+            apart = v < c.low_fence or v > c.high_fence
+        else:
+            apart = v >= 99 or v < 0
+        if apart and c.minimum is not None and c.minimum <= v <= c.maximum:
+            out.append(float(v))
+    return out
+
+
+def sentinels(name: str, table: ir.Table, scan: TableScan) -> tuple[Check, dict[str, list]]:
+    """Values such as 999 or -1 piled up far from the rest: codes for "unknown" in a number
+    column. Returns the finding and the sentinel values found per column (the contract
+    leaves them out of the allowed range)."""
+    asked = {}
+    for c in _numbers(scan):
+        for v in sentinel_values(c):
+            asked[f"c{len(asked)}"] = (c, v)
+    if not asked:
+        return Check(), {}
+    row = _row(table, **{k: (number_values(table, c) == v).sum() for k, (c, v) in asked.items()})
+    findings, found = [], {}
+    for key, (c, v) in asked.items():
+        count = _int(row[key])
+        if count >= max(LIMITS.sentinel_rows, LIMITS.sentinel_share * scan.present(c)):
+            found.setdefault(c.name, []).append(v)
+            findings.append(
+                Finding(
+                    name,
+                    "validity",
+                    "major",
+                    f"'{c.name}' holds the value {v:,.0f} in {count:,} rows, far from its other "
+                    "values: a code for unknown or not applicable? Leave it out or mark it "
+                    "missing.",
+                    c.name,
+                    float(count),
+                )
+            )
+    return Check(findings), found
+
+
+def _times(scan: TableScan, validity: pd.DataFrame) -> list[str]:
+    inferred = validity.set_index("column")["inferred_type"]
+    names = [c.name for c in scan.columns.values() if inferred.get(c.name) == "date"]
+    return names[: LIMITS.time_columns]
+
+
+def time_order(
+    name: str,
+    table: ir.Table,
+    scan: TableScan,
+    validity: pd.DataFrame,
+    now: pd.Timestamp,
+    declared: set[tuple[str, str]],
+) -> Check:
+    """One timestamp after another in almost every row: the rows where it is not; and
+    timestamps later than the audit's "now"."""
+    names = _times(scan, validity)
+    if not names:
+        return Check()
+    times = {n: iso_time(table[n]) for n in names}
+    future_cut = now + pd.Timedelta(days=1)
+    aggregates = {}
+    for i, n in enumerate(names):
+        value = times[n]
+        limit = (
+            future_cut if value.type().is_temporal() else future_cut.strftime("%Y-%m-%d %H:%M:%S")
+        )
+        aggregates[f"f{i}"] = (value > limit).sum()
+    pairs = [(a, b) for a, b in itertools.permutations(names, 2) if (a, b) not in declared]
+    for k, (a, b) in enumerate(pairs):
+        both = times[a].notnull() & times[b].notnull()
+        aggregates[f"both{k}"] = both.sum()
+        aggregates[f"before{k}"] = (both & (times[b] < times[a])).sum()
+    row = _row(table, **aggregates)
+    findings = []
+    for i, n in enumerate(names):
+        future = _int(row[f"f{i}"])
+        if future:
+            findings.append(
+                Finding(
+                    name,
+                    "validity",
+                    "major",
+                    f"'{n}' lies in the future (after {now:%Y-%m-%d}) in {future:,} rows.",
+                    n,
+                    float(future),
+                )
+            )
+    for k, (a, b) in enumerate(pairs):
+        both, broken = _int(row[f"both{k}"]), _int(row[f"before{k}"])
+        if both and 0 < broken <= (1 - LIMITS.holds) * both:
+            findings.append(
+                Finding(
+                    name,
+                    "consistency",
+                    "major",
+                    f"'{b}' comes after '{a}' in {1 - broken / both:.1%} of rows but before it "
+                    f"in {broken:,}: suggested rule '{b}' >= '{a}'.",
+                    b,
+                    float(broken),
+                )
+            )
+    return Check(findings)
+
+
+def _shape(text: ir.StringValue) -> ir.StringValue:
+    """A value's shape: letters become A, digits 9 (``C-10616`` has the shape ``A-99999``)."""
+    return text.re_replace("[A-Za-z]", "A").re_replace("[0-9]", "9")
+
+
+def shapes(name: str, table: ir.Table, scan: TableScan, personal: set[str]) -> Check:
+    """Columns where almost every value has one shape, and the values that do not."""
+    findings = []
+    for c in scan.columns.values():
+        present = scan.present(c)
+        if (
+            c.kind != "text"
+            or c.distinct < LIMITS.shape_min_distinct
+            or scan.number_share(c) >= 0.95
+            or present == 0
+        ):
+            continue
+        values = table.group_by(v=table[c.name].cast("string").strip()).aggregate(n=ibis._.count())
+        values = values.filter(values.v.notnull() & (values.v != ""))
+        kinds = values.mutate(
+            kind=ibis.cases(
+                (values.v.re_search(EMAIL), "an e-mail address"),
+                (values.v.re_search(URL), "a web address"),
+                else_=ibis.literal("the shape ").concat(_shape(values.v)),
+            )
+        )
+        top = (
+            kinds.group_by("kind")
+            .aggregate(n=kinds.n.sum())
+            .order_by(ibis.desc("n"))
+            .limit(1)
+            .execute()
+        )
+        if top.empty:
+            continue
+        kind, count = str(top["kind"].iloc[0]), _int(top["n"].iloc[0])
+        odd = present - count
+        if count / present < LIMITS.shape_share or odd == 0 or kind.startswith("the shape A"):
+            continue  # free text and words vary in shape; a code starting with a letter does not
+        off = kinds.filter(kinds.kind != kind).order_by(ibis.desc("n")).limit(3).execute()["v"]
+        examples = masked_examples(off)
+        findings.append(
+            Finding(
+                name,
+                "validity",
+                "major",
+                f"'{c.name}' has {kind.removeprefix('the shape ')} in {count / present:.1%} of "
+                f"its values; {odd:,} do not (e.g. {', '.join(examples)}).",
+                c.name,
+                float(odd),
+            )
+        )
+    del personal  # examples are always masked
+    return Check(findings)
+
+
+def _missing(column: ir.Value) -> ir.BooleanValue:
+    if column.type().is_string():
+        return column.isnull() | (column.strip() == "")
+    return column.isnull()
+
+
+def gaps(
+    name: str, table: ir.Table, scan: TableScan, profile: pd.DataFrame
+) -> tuple[Check, set[str], list[list[str]]]:
+    """Gaps that a category column explains exactly (structural: the field does not apply),
+    and columns empty in exactly the same rows (one gap). Returns the structural findings,
+    the structural columns (not missing data) and the groups of columns empty together (the
+    completeness check reports each group once)."""
+    rows = scan.rows
+    partial = profile[(profile["missing"] > 0) & (profile["missing"] < rows)]
+    partial = partial.sort_values("missing", ascending=False).head(LIMITS.gap_columns)
+    gappy = list(partial["column"])
+    if len(gappy) < 1 or rows == 0:
+        return Check(), set(), []
+    findings: list[Finding] = []
+    groups: list[list[str]] = []
+    missing = {c: _missing(table[c]) for c in gappy}
+    if len(gappy) > 1:
+        pairs = list(itertools.combinations(gappy, 2))
+        row = _row(
+            table, **{f"x{k}": (missing[a] != missing[b]).sum() for k, (a, b) in enumerate(pairs)}
+        )
+        together = {c: {c} for c in gappy}
+        for k, (a, b) in enumerate(pairs):
+            if _int(row[f"x{k}"]) == 0:
+                merged = together[a] | together[b]
+                for member in merged:
+                    together[member] = merged
+        groups = sorted(sorted(g) for g in {frozenset(g) for g in together.values() if len(g) > 1})
+    categories = [
+        c.name
+        for c in scan.columns.values()
+        if 2 <= c.distinct <= LIMITS.category_values
+        and c.name not in gappy
+        and not c.distinct_estimated
+    ]
+    structural: set[str] = set()
+    for category in categories:
+        grouped = table.group_by(value=table[category].cast("string")).aggregate(
+            n=ibis._.count(), **{f"m{i}": missing[g].sum() for i, g in enumerate(gappy)}
+        )
+        frame = grouped.execute()
+        for i, g in enumerate(gappy):
+            if g in structural:
+                continue
+            counts = frame[f"m{i}"].fillna(0)
+            full, none = counts == frame["n"], counts == 0
+            if (full | none).all() and full.any() and none.any():
+                structural.add(g)
+                values = ", ".join(
+                    f"'{v}'" for v in sorted(frame.loc[full, "value"].astype(str))[:5]
+                )
+                findings.append(
+                    Finding(
+                        name,
+                        "completeness",
+                        "info",
+                        f"'{g}' is empty exactly when '{category}' is {values}: the gap is "
+                        "structural (the field does not apply), not missing data.",
+                        g,
+                        float(counts.sum()),
+                    )
+                )
+    return Check(findings), structural, groups
+
+
+def near_duplicates(name: str, table: ir.Table, scan: TableScan, exact_duplicates: int) -> Check:
+    """Rows that repeat another row once case and surrounding spaces are ignored, beyond the
+    exact repeats already counted."""
+    text = [c.name for c in scan.columns.values() if c.kind == "text"]
+    if not text or not scan.rows:
+        return Check()
+    normalised = table.select(
+        *[
+            (table[c].cast("string").strip().lower() if c in text else table[c]).name(c)
+            for c in table.columns
+        ]
+    )
+    distinct = _int(normalised.distinct().count().execute())
+    near = scan.rows - distinct - exact_duplicates
+    if near <= 0:
+        return Check()
+    return Check(
+        [
+            Finding(
+                name,
+                "uniqueness",
+                "minor",
+                f"{near:,} rows repeat another row except for upper/lower case or spaces.",
+                None,
+                float(near),
+            )
+        ]
+    )

@@ -1,0 +1,140 @@
+"""Rules the data suggests about itself: each defect class planted once in a table that is
+otherwise clean is found, with its count, and the clean table raises none of them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pilot2prod.audit import Parameters, run
+from pilot2prod.audit.contract import build_contract
+from pilot2prod.sources import discover, open_estate
+
+N = 2000
+
+
+def clean(seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    created = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.uniform(0, 200, N), unit="D")
+    resolved = created + pd.to_timedelta(rng.lognormal(3, 1, N), unit="h")
+    status = rng.choice(["open", "closed", "pending"], N, p=[0.2, 0.7, 0.1])
+    first = rng.choice(["Anna", "Ben", "Carla", "Dmitri", "Eve", "Farid", "Grace"], N)
+    last = rng.choice(["Smith", "Jones", "Müller", "Rossi", "Kowalski", "Dubois"], N)
+    return pd.DataFrame(
+        {
+            "ticket": [f"T-{i:06d}" for i in range(N)],
+            "created": created.strftime("%Y-%m-%d %H:%M:%S"),
+            "resolved": pd.Series(resolved.strftime("%Y-%m-%d %H:%M:%S")).where(
+                status != "open", ""
+            ),
+            "status": status,
+            "age": rng.integers(18, 80, N),
+            "handling_minutes": rng.lognormal(2.5, 0.8, N).round(1),
+            "customer_code": [f"C-{rng.integers(10000, 99999)}" for _ in range(N)],
+            "email": [f"user{i}@example.org" for i in range(N)],
+            "first_name": first,
+            "last_name": last,
+            "country": "DE",
+            "phone": [f"030 {rng.integers(2000000, 9999999)}" for _ in range(N)],
+            "survey_score": rng.integers(1, 6, N).astype(float),
+            "survey_comment": rng.choice(["good", "ok", "bad"], N),
+        }
+    )
+
+
+def planted(frame: pd.DataFrame) -> pd.DataFrame:
+    f = frame.copy()
+    f.loc[:9, "handling_minutes"] = -5.0  # negative in an otherwise positive column
+    f.loc[10:39, "age"] = 999  # a sentinel far from the rest
+    closed = f.index[f["resolved"] != ""][:12]
+    f.loc[closed, "resolved"] = "2025-01-01 00:00:00"  # resolved before created
+    f.loc[40:44, "created"] = "2031-05-05 10:00:00"  # in the future
+    f.loc[50:69, "email"] = ["user at example.org"] * 10 + ["user@"] * 10  # malformed
+    f.loc[70:79, "customer_code"] = "unknown-code"  # another shape
+    gone = f.index[100:400]
+    f.loc[gone, ["survey_score", "survey_comment"]] = np.nan  # empty together
+    copy = f.loc[[500]].assign(status=f.loc[500, "status"].upper() + " ")
+    f = pd.concat([f, copy], ignore_index=True)  # a near-duplicate row
+    return f
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("rules")
+    clean().to_csv(folder / "clean.csv", index=False)
+    planted(clean()).to_csv(folder / "planted.csv", index=False)
+    return run(Parameters.parse({"sources": str(folder), "as_of": "2026-11-02"}))
+
+
+def messages(result, source: str, column: str | None = None) -> list[str]:
+    return [
+        f.message for f in result.audits[source].findings if column is None or f.column == column
+    ]
+
+
+def test_each_planted_class_is_found(audited):
+    planted_ = "planted.csv"
+    assert any(
+        "never negative except in 10 rows" in m
+        for m in messages(audited, planted_, "handling_minutes")
+    )
+    assert any("the value 999 in 30 rows" in m for m in messages(audited, planted_, "age"))
+    assert any(
+        "'resolved' comes after 'created'" in m and "before it in 12" in m
+        for m in messages(audited, planted_, "resolved")
+    )
+    assert any(
+        "in the future" in m and "5 rows" in m for m in messages(audited, planted_, "created")
+    )
+    email = " ".join(messages(audited, planted_, "email"))
+    assert "an e-mail address in 99.0% of its values; 20 do not" in email
+    assert "user@example.org" not in email and "user at" not in email  # masked examples only
+    code = " ".join(messages(audited, planted_, "customer_code"))
+    assert "A-99999" in code and "10 do not" in code
+    together = " ".join(
+        messages(audited, planted_, "survey_comment") + messages(audited, planted_, "survey_score")
+    )
+    assert "missing together" in together and together.count("missing together") == 1
+    structural = " ".join(messages(audited, planted_, "resolved"))
+    assert "empty exactly when 'status' is 'open'" in structural
+    assert not any("'resolved' is missing" in m for m in messages(audited, planted_))
+    assert any("except for upper/lower case or spaces" in m for m in messages(audited, planted_))
+
+
+def test_the_clean_table_raises_none_of_them(audited):
+    found = messages(audited, "clean.csv")
+    for fragment in (
+        "never negative",
+        "far from its other values",
+        "comes after",
+        "in the future",
+        "do not (e.g.",
+        "missing together",
+        "far-out",
+        "upper/lower case",
+    ):
+        assert not any(fragment in m for m in found), (fragment, found)
+
+
+def test_personal_names_and_national_phone_numbers(audited):
+    personal = audited.audits["clean.csv"].personal_data
+    assert set(personal) >= {"first_name", "last_name", "email", "phone"}
+    assert personal["first_name"]["person_name"]["values"] == N
+    assert personal["phone"]["phone"]["region"] == "DE (inferred from column 'country')"
+    samples = str(personal)
+    assert "Anna" not in samples and "Smith" not in samples
+
+
+def test_the_contract_does_not_lock_in_the_defects(audited, tmp_path):
+    path = tmp_path / "planted.csv"
+    planted(clean()).to_csv(path, index=False)
+    opened = open_estate(discover(str(path))).opened[0]
+    schema = build_contract(opened.table, audited.audits["planted.csv"])
+    age = schema.columns["age"].checks[0].statistics
+    assert age["max_value"] < 999  # the sentinel is not an allowed age
+    minutes = schema.columns["handling_minutes"].checks[0].statistics
+    assert minutes["min_value"] == 0.0  # never negative
+    assert not schema.columns["first_name"].checks  # names are never listed as allowed values
+    status = schema.columns["status"].checks[0].statistics["allowed_values"]
+    assert sorted(status) == ["closed", "open", "pending"]  # the variant 'OPEN ' is left out
