@@ -58,7 +58,7 @@ test: setup book-notebooks ## every test: lint, unit, engines, notebooks, CLI, n
 	$(BIN)/ruff check pilot2prod tests datasets benchmarks
 	rm -rf $(TEST_RUNS) && mkdir -p $(TEST_RUNS)
 	PILOT2PROD_RUNS_DIR=$(CURDIR)/$(TEST_RUNS) $(BIN)/python -m pytest -n 2 --dist loadfile \
-		--nbval-lax tests book -q
+		--nbval-lax --nbval-cell-timeout=3600 tests book -q
 
 test-quick: setup ## unit tests only (no notebooks, no book): seconds, for iteration
 	$(BIN)/python -m pytest -n 2 tests -q -m "not slow"

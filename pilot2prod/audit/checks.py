@@ -282,6 +282,14 @@ PERSON_NAME_COLUMN = re.compile(
 )
 #: Share of a column's values that must look like names for it to count as personal names.
 NAME_SHARE = 0.8
+#: A column name that says whose name it is, after any prefix (fake_first_name, billing_last_name):
+#: its values count as names in any case ('penny' as well as 'Penny').
+QUALIFIED_NAME_COLUMN = re.compile(
+    r"(^|[ _-])(first|last|given|family|middle|maiden|full|sur|contact|customer|client|employee"
+    r"|patient|person)[ _-]?(name|surname|forename)s?$",
+    re.IGNORECASE,
+)
+WORDS = r"^[A-Za-z][A-Za-z'.-]*( [A-Za-z][A-Za-z'.-]*)*$"
 
 
 def person_names(table, scan: TableScan) -> dict[str, dict]:  # noqa: ANN001
@@ -290,16 +298,23 @@ def person_names(table, scan: TableScan) -> dict[str, dict]:  # noqa: ANN001
     found = {}
     for c in scan.columns.values():
         present = scan.present(c)
-        if c.kind != "text" or not present or not PERSON_NAME_COLUMN.match(c.name.strip()):
+        if c.kind != "text" or not present:
             continue
-        if c.name_shaped / present < NAME_SHARE:
+        qualified = QUALIFIED_NAME_COLUMN.search(c.name.strip())
+        if not (qualified or PERSON_NAME_COLUMN.match(c.name.strip())):
+            continue
+        names = c.name_shaped
+        if names / present < NAME_SHARE and qualified:
+            values = table[c.name].cast("string").strip()
+            names = int(table.filter(values.re_search(WORDS)).count().execute())
+        if names / present < NAME_SHARE:
             continue
         sample = table.select(v=table[c.name].cast("string")).distinct().limit(3).execute()["v"]
         found[c.name] = {
             "person_name": {
                 "candidates": present,
-                "validated_share": c.name_shaped / present,
-                "values": c.name_shaped,
+                "validated_share": names / present,
+                "values": names,
                 "exact": True,
                 "masked_samples": masked_examples(sample.dropna()),
             }

@@ -75,14 +75,12 @@ def spelling_variants_by_column(
         )
         for (col, _), g in spelled.groupby(["_col", "_rank"], sort=True):
             found.setdefault(int(col), []).append(sorted(g["_val"].astype(str).tolist()))
-    by_index = {int(r._col): r for r in counts.itertuples()}
+    by_index = {int(r["_col"]): r for r in counts.to_dict("records")}
     out = {}
     for i, column in enumerate(columns):
-        row = by_index.get(i)
+        row = by_index.get(i, {})
         out[column] = SpellingVariants(
-            int(row.n) if row is not None else 0,
-            int(row.rows) if row is not None else 0,
-            found.get(i, []),
+            int(row.get("n") or 0), int(row.get("rows") or 0), found.get(i, [])
         )
     return out
 

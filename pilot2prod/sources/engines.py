@@ -328,11 +328,23 @@ def _open_spark(spec: SourceSpec) -> ibis.Table:
     return backend.table(spec.table)
 
 
+def _table_names(backend, kind: str) -> list[str]:  # noqa: ANN001
+    """The tables of a database file. DuckDB's are read from its catalog directly: Ibis 12's
+    ``list_tables`` calls a method DuckDB 2 no longer has."""
+    if kind == "duckdb":
+        rows = backend.con.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_catalog = current_database()"
+        ).fetchall()
+        return [r[0] for r in rows]
+    return backend.list_tables()
+
+
 def _database_tables(
     spec: SourceSpec, backend: ibis.BaseBackend, backend_name: str, size: int | None, start: float
 ) -> list[OpenedSource] | SourceFailure:
     """One opened source per table of a database file (or the one table the spec names)."""
-    names = [spec.table] if spec.table else sorted(backend.list_tables())
+    names = [spec.table] if spec.table else sorted(_table_names(backend, backend_name))
     if not names:
         return SourceFailure(spec, "the database has no tables")
     out = []

@@ -105,20 +105,23 @@ def suspected_label_typos(counts: pd.Series, max_share: float = 0.2) -> dict[str
 
 def read_examples(
     reference: str,
-    columns: list[str],
+    columns: dict[str, str],
     time_column: str,
     max_rows: int,
     seed: int,
     timestamp_format: str = "",
 ) -> tuple[pd.DataFrame, int, str]:
     """At most ``max_rows`` labelled rows from wherever they live, as text, with the time
-    column (if any) as a timestamp ``_time``. Returns the rows, how many the source holds, and
-    how the rows were chosen (all of them, the newest, or a reproducible random sample)."""
+    column (if any) as a timestamp ``_time``. ``columns`` maps each parameter to the column it
+    names (a missing column is reported under its parameter's name). Returns the rows, how many
+    the source holds, and how the rows were chosen (all of them, the newest, or a reproducible
+    random sample)."""
     opened = open_table(reference, "examples_path", as_text=True)
     table = opened.table
-    wanted = {f"column {c}": c for c in columns}
+    wanted = {parameter: c for parameter, c in columns.items() if c}
     require_columns(table.columns, wanted, opened.name)
-    selected = table.select(*dict.fromkeys(columns))
+    columns = list(dict.fromkeys(wanted.values()))
+    selected = table.select(*columns)
     if time_column:
         selected, _ = timestamps.with_epochs(selected, {"_epoch": time_column}, timestamp_format)
     total = int(selected.count().execute())
@@ -156,9 +159,7 @@ def load_examples(
     """Read labelled examples and check they can support an honest evaluation."""
     wanted = {"label_column": label_column, "time_column": time_column, "id_column": id_column}
     wanted |= {f"text_columns[{i}]": c for i, c in enumerate(text_columns)}
-    raw, total, how = read_examples(
-        path, [c for c in wanted.values() if c], time_column, max_rows, seed, timestamp_format
-    )
+    raw, total, how = read_examples(path, wanted, time_column, max_rows, seed, timestamp_format)
     findings = LabelFindings(rows_read=len(raw), rows_in_source=total, sampled=how)
     text = (
         raw[text_columns].astype("string").fillna("").agg(" \n".join, axis=1).str.strip()

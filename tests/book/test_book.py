@@ -55,7 +55,7 @@ def built_book(tmp_path_factory) -> Path:
         capture_output=True,
         text=True,
         env=env,
-        timeout=900,
+        timeout=5400,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return out / "_build" / "html"

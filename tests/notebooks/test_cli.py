@@ -25,7 +25,7 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1800,
     )
 
 

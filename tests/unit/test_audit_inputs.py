@@ -177,3 +177,24 @@ def test_a_european_export_keeps_its_decimal_numbers(tmp_path):
     assert validity.loc["amount", "inferred_type"] == "number"
     assert validity.loc["amount", "maximum"] == pytest.approx(frame["amount"].max())
     assert validity.loc["city", "distinct"] == 4
+
+
+def test_person_names_are_found_by_column_name_in_any_case(tmp_path):
+    """Lower-case names under a prefixed column name are names; a clinic's or a product's name
+    is not a person's, and a person-named column of codes is not names."""
+    rng = np.random.default_rng(3)
+    first = ["penny", "jhezane", "omar", "li", "anna-lena", "o'neil"]
+    frame = pd.DataFrame(
+        {
+            "fake_first_name": rng.choice(first, 200),
+            "billing_last_name": rng.choice(["Smith", "Nguyen", "de Vries"], 200),
+            "clinic_name": rng.choice(["inpatient ward a", "clinical lab"], 200),
+            "product_name": rng.choice(["Widget", "Gadget"], 200),
+            "customer_name": [f"C-{i:04d}" for i in range(200)],
+        }
+    )
+    frame.to_csv(tmp_path / "visits.csv", index=False)
+    (source,) = audit(tmp_path / "visits.csv").audits.values()
+    assert set(source.personal_data) == {"fake_first_name", "billing_last_name"}
+    executed = repr(source.personal_data)
+    assert "penny" not in executed and "Nguyen" not in executed  # samples are masked
