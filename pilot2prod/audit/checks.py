@@ -149,13 +149,13 @@ def validity(name: str, table: pd.DataFrame, rows: int, columns: int) -> Check:
                 )
             )
         if v.constant:
+            empty = rows - v.non_missing
+            where = (
+                f"wherever it is filled in ({empty:,} rows empty)" if empty > 0 else "in every row"
+            )
             findings.append(
                 Finding(
-                    name,
-                    "validity",
-                    "info",
-                    f"'{v.column}' has a single value in every row.",
-                    v.column,
+                    name, "validity", "info", f"'{v.column}' has a single value {where}.", v.column
                 )
             )
     invalid = sum(1 for f in findings if f.severity in ("major", "blocking"))

@@ -49,8 +49,10 @@ class Thresholds:
     #: Rows breaking a cross-field or cross-source rule: minor, major from 1 %, blocking from 5 %.
     consistency_major: float = 0.01
     consistency_blocking: float = 0.05
-    #: Far-out values are reported when at least this share of rows is affected.
-    outliers_reported: float = 0.001
+    #: Far-out values are reported when at least this share of rows is affected. Zero: the
+    #: fences (3 IQR, on the log scale for skewed non-negative columns) are already far enough
+    #: out that a handful of values beyond them is worth a look, with the worst ones named.
+    outliers_reported: float = 0.0
 
 
 THRESHOLDS = Thresholds()

@@ -49,7 +49,8 @@ def planted(frame: pd.DataFrame) -> pd.DataFrame:
     f.loc[10:39, "age"] = 999  # a sentinel far from the rest
     closed = f.index[f["resolved"] != ""][:12]
     f.loc[closed, "resolved"] = "2025-01-01 00:00:00"  # resolved before created
-    f.loc[40:44, "created"] = "2031-05-05 10:00:00"  # in the future
+    still_open = f.index[f["resolved"] == ""][:5]
+    f.loc[still_open, "created"] = "2031-05-05 10:00:00"  # in the future (and not resolved)
     f.loc[50:69, "email"] = ["user at example.org"] * 10 + ["user@"] * 10  # malformed
     f.loc[70:79, "customer_code"] = "unknown-code"  # another shape
     gone = f.index[100:400]
