@@ -175,3 +175,16 @@ def stop(server: Server) -> None:
         capture_output=True,
     )
     shutil.rmtree(server.folder, ignore_errors=True)
+
+
+def copy_frame(cursor, table: str, frame, types: dict[str, str]) -> None:  # noqa: ANN001
+    """Create ``table`` with the frame's columns (text unless ``types`` says otherwise) and
+    load the frame with COPY."""
+    import io
+
+    columns = ", ".join(f'"{c}" {types.get(c, "text")}' for c in frame.columns)
+    cursor.execute(f'CREATE TABLE "{table}" ({columns})')
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, header=False)
+    with cursor.copy(f'COPY "{table}" FROM STDIN WITH (FORMAT csv)') as copy:
+        copy.write(buffer.getvalue())

@@ -8,7 +8,6 @@ back; Chapter 3 must read a bounded sample of the newest labelled rows.
 
 from __future__ import annotations
 
-import io
 import re
 
 import pandas as pd
@@ -25,15 +24,6 @@ PASSWORD_VARIABLE = "PILOT2PROD_TEST_PG_PASSWORD"
 COLUMNS = ["ticket_id", "created_at", "resolved_at", "team", "reopened", "csat", "agent_id"]
 
 
-def _copy(cursor, table: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
-    columns = ", ".join(f'"{c}" {types.get(c, "text")}' for c in frame.columns)
-    cursor.execute(f'CREATE TABLE "{table}" ({columns})')
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, header=False)
-    with cursor.copy(f'COPY "{table}" FROM STDIN WITH (FORMAT csv)') as copy:
-        copy.write(buffer.getvalue())
-
-
 @pytest.fixture(scope="module")
 def tickets(dataset_dir) -> pd.DataFrame:
     return pd.read_csv(dataset_dir / "tickets.csv", dtype=str, keep_default_na=False)
@@ -46,13 +36,13 @@ def server(tickets):
         with psycopg.connect(server.url(), autocommit=True) as con, con.cursor() as cursor:
             frame = tickets[COLUMNS + ["subject", "body", "category"]]
             typed = frame.replace({"resolved_at": {"": None}, "csat": {"": None}})
-            _copy(
+            postgres_server.copy_frame(
                 cursor,
                 "tickets_typed",
                 typed,
                 {"created_at": "timestamp", "resolved_at": "timestamp", "csat": "double precision"},
             )
-            _copy(cursor, "tickets_text", frame, {})
+            postgres_server.copy_frame(cursor, "tickets_text", frame, {})
         yield server
     finally:
         postgres_server.stop(server)

@@ -7,7 +7,6 @@ assert that the database audit finds exactly what the file audit finds, planted 
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import sqlite3
@@ -26,15 +25,6 @@ NOW = pd.Timestamp("2026-11-02")
 PASSWORD_VARIABLE = "PILOT2PROD_TEST_PG_PASSWORD"
 
 
-def _copy(cursor, table: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
-    columns = ", ".join(f'"{c}" {types.get(c, "text")}' for c in frame.columns)
-    cursor.execute(f'CREATE TABLE "{table}" ({columns})')
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, header=False)
-    with cursor.copy(f'COPY "{table}" FROM STDIN WITH (FORMAT csv)') as copy:
-        copy.write(buffer.getvalue())
-
-
 @pytest.fixture(scope="module")
 def server(dataset_dir):
     server = postgres_server.start(settings="-c log_statement=all")
@@ -44,13 +34,13 @@ def server(dataset_dir):
         shipments = pd.read_sql("SELECT * FROM shipments", lite)
     try:
         with psycopg.connect(server.url(), autocommit=True) as con, con.cursor() as cursor:
-            _copy(
+            postgres_server.copy_frame(
                 cursor,
                 "payments",
                 payments,
                 {"paid_at": "timestamp", "amount_eur": "double precision"},
             )
-            _copy(cursor, "shipments", shipments, {})
+            postgres_server.copy_frame(cursor, "shipments", shipments, {})
         yield server
     finally:
         postgres_server.stop(server)
