@@ -30,7 +30,7 @@ from pilot2prod.audit.relations import (
     read_latency,
     spelling_variants_by_column,
 )
-from pilot2prod.audit.scan import TableScan, scan_table
+from pilot2prod.audit.scan import MOSTLY, TableScan, scan_table
 from pilot2prod.audit.validity import TUKEY_K, validity_from_scan
 from pilot2prod.privacy import mask_value, masked_examples
 from pilot2prod.sources import OpenedSource
@@ -350,7 +350,10 @@ def personal_data(
         region, source = region_from_columns(opened.table, scan)
     found_by_column = {}
     for column in scan.columns.values():
-        if column.pii_candidates:
+        present = scan.present(column)
+        # A column of dates written as text (2016-11-03) is not a column of phone numbers.
+        dates = sum(column.date_shapes.values()) / present if present else 0.0
+        if column.pii_candidates and dates < MOSTLY:
             found = pii_scan.scan_column(
                 opened.table,
                 column.name,
