@@ -38,9 +38,9 @@ from pilot2prod.privacy import masked_examples
 class RuleLimits:
     """When a suggested rule is reported (named data, not numbers inside the checks)."""
 
-    #: A rule is suggested when it holds for at least this share of the rows it concerns...
+    #: A rule is suggested when it holds for at least this share of the rows it concerns and
+    #: is broken by at least one row.
     holds: float = 0.98
-    #: ... and broken by at least one row.
     #: Sentinel values: at least this many rows and this share of the present values.
     sentinel_rows: int = 5
     sentinel_share: float = 0.001
