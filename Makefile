@@ -44,7 +44,7 @@ playbook: setup ## run every notebook on the sample company into runs/acme/
 	$(BIN)/pilot2prod playbook -f engagements/acme.yaml --out runs/acme --quiet
 
 # The book shows the notebooks with the sample engagement's parameters injected (the notebooks'
-# own defaults are neutral); nbval re-executes exactly these copies.
+# own defaults are neutral).
 book-notebooks: setup
 	$(BIN)/pilot2prod prepare -f engagements/acme.yaml --out book
 
@@ -54,11 +54,16 @@ book: playbook book-notebooks _build/.inputs-stamp ## main job: run the playbook
 	@echo "Playbook outputs: $(CURDIR)/runs/acme/"
 	@echo "Book:             $(CURDIR)/_build/html/index.html"
 
+# nbval re-executes the notebooks prepared from tests/nbval.yaml (a second, lighter engagement;
+# the book's build executes them on the whole sample company and tests/book checks that run).
+NBVAL := _build/nbval
+
 test: setup book-notebooks ## every test: lint, unit, engines, notebooks, CLI, nbval, book and browser
 	$(BIN)/ruff check pilot2prod tests datasets benchmarks
-	rm -rf $(TEST_RUNS) && mkdir -p $(TEST_RUNS)
+	rm -rf $(TEST_RUNS) $(NBVAL) && mkdir -p $(TEST_RUNS)
+	$(BIN)/pilot2prod prepare -f tests/nbval.yaml --out $(NBVAL)
 	PILOT2PROD_RUNS_DIR=$(CURDIR)/$(TEST_RUNS) $(BIN)/python -m pytest -n 2 --dist loadfile \
-		--nbval-lax --nbval-cell-timeout=3600 tests book -q
+		--nbval-lax --nbval-cell-timeout=1800 --durations=25 tests $(NBVAL) -q
 
 test-quick: setup ## unit tests only (no notebooks, no book): seconds, for iteration
 	$(BIN)/python -m pytest -n 2 tests -q -m "not slow"

@@ -68,7 +68,9 @@ def completeness(
             )
             if n
         ]
+        rule = "missing_values"
         if group is not None:
+            rule = "missing_together"
             subject = f"{', '.join(repr(c) for c in group)} are missing together, in the same"
             message = f"{subject} {row.missing_share:.0%} of rows: one gap, not {len(group)}."
         else:
@@ -77,11 +79,19 @@ def completeness(
                 f"({', '.join(parts)})."
             )
         findings.append(
-            Finding(name, "completeness", severity, message, row.column, row.missing_share)
+            Finding(
+                name, "completeness", severity, message, row.column, row.missing_share, rule=rule
+            )
         )
     if rows == 0:
         findings.append(
-            Finding(name, "completeness", "blocking", "The source has a header but no rows.")
+            Finding(
+                name,
+                "completeness",
+                "blocking",
+                "The source has a header but no rows.",
+                rule="no_rows",
+            )
         )
     counted = profile[~profile["column"].isin(structural)]
     cells = max(1, rows * len(counted))
@@ -111,6 +121,7 @@ def validity(name: str, table: pd.DataFrame, rows: int, columns: int) -> Check:
                     f"'{v.column}' mixes types: {v.numeric_share:.0%} numbers, "
                     f"{v.date_share:.0%} dates, the rest text.",
                     v.column,
+                    rule="mixed_types",
                 )
             )
         if len(v.date_formats) > 1:
@@ -123,12 +134,18 @@ def validity(name: str, table: pd.DataFrame, rows: int, columns: int) -> Check:
                     f"'{v.column}' holds dates in {len(v.date_formats)} formats: {formats}.",
                     v.column,
                     float(len(v.date_formats)),
+                    rule="date_formats",
                 )
             )
         if v.numbers_as_text:
             findings.append(
                 Finding(
-                    name, "validity", "minor", f"'{v.column}' stores numbers as text.", v.column
+                    name,
+                    "validity",
+                    "minor",
+                    f"'{v.column}' stores numbers as text.",
+                    v.column,
+                    rule="numbers_as_text",
                 )
             )
         if v.outliers and rows and v.outliers / rows >= THRESHOLDS.outliers_reported:
@@ -146,6 +163,7 @@ def validity(name: str, table: pd.DataFrame, rows: int, columns: int) -> Check:
                     f"{_number(v.high_fence)}{worst}).",
                     v.column,
                     float(v.outliers),
+                    rule="outliers",
                 )
             )
         if v.constant:
@@ -155,7 +173,12 @@ def validity(name: str, table: pd.DataFrame, rows: int, columns: int) -> Check:
             )
             findings.append(
                 Finding(
-                    name, "validity", "info", f"'{v.column}' has a single value {where}.", v.column
+                    name,
+                    "validity",
+                    "info",
+                    f"'{v.column}' has a single value {where}.",
+                    v.column,
+                    rule="constant",
                 )
             )
     invalid = sum(1 for f in findings if f.severity in ("major", "blocking"))
@@ -177,6 +200,7 @@ def uniqueness(name: str, opened: OpenedSource, rows: int) -> Check:
                 f"{dups:,} rows repeat another row exactly.",
                 None,
                 float(dups),
+                rule="duplicate_rows",
             )
         )
     if dup_keys:
@@ -188,6 +212,7 @@ def uniqueness(name: str, opened: OpenedSource, rows: int) -> Check:
                 f"{dup_keys:,} rows reuse a value of the key '{key}'.",
                 key,
                 float(dup_keys),
+                rule="duplicate_keys",
             )
         )
     score = 100 * (1 - min(1.0, (dups + dup_keys) / rows)) if rows else None
@@ -221,6 +246,7 @@ def spelling(name: str, opened: OpenedSource, scan: TableScan, personal: set[str
                 f"spellings ({found.rows_in_variant_groups:,} rows), e.g. {shown}.",
                 column.name,
                 float(found.entities_with_variants),
+                rule="spelling_variants",
             )
         )
     return Check(findings)
@@ -258,6 +284,7 @@ def timeliness(name: str, fresh: Freshness, subject: str = "") -> Check:
         message,
         fresh.column,
         fresh.lag_days,
+        rule="stale",
     )
     return Check([finding], {"timeliness": score}, details)
 
@@ -380,6 +407,7 @@ def personal_data(
                 "note for this use.",
                 None,
                 float(len(found_by_column)),
+                rule="personal_data",
             )
         )
     score = 100.0 if not found_by_column else 80.0 if opened.spec.privacy_notes else 30.0
@@ -390,7 +418,11 @@ def ownership(name: str, opened: OpenedSource) -> Check:
     if opened.spec.owner:
         return Check([], {"accessibility": 100.0})
     finding = Finding(
-        name, "accessibility", "major", "Nobody is named as the owner of this source."
+        name,
+        "accessibility",
+        "major",
+        "Nobody is named as the owner of this source.",
+        rule="no_owner",
     )
     return Check([finding], {"accessibility": 70.0})
 
@@ -410,6 +442,7 @@ def renamed_columns(name: str, opened: OpenedSource) -> Check:
                 "renamed to be read, so check which is which.",
                 None,
                 float(len(opened.renamed_columns)),
+                rule="renamed_columns",
             )
         ]
     )

@@ -103,6 +103,9 @@ class Finding:
     message: str
     column: str | None = None
     value: float | None = None
+    #: Which rule found it (``outliers``, ``sentinel_values``, ``personal_data``...): what the
+    #: planted-defect benchmark and the tests match on instead of the wording.
+    rule: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -224,6 +224,7 @@ def _header_drift(estate: Estate, audits: dict[str, SourceAudit]) -> None:
                     f"{', '.join(variants[0][0])}.",
                     None,
                     float(len(headers)),
+                    rule="header_drift",
                 )
             )
 
@@ -252,6 +253,7 @@ def _references(
                     f"'{column}' refers to {other}, which could not be opened, so its keys were "
                     "not checked.",
                     column,
+                    rule="unchecked_reference",
                 )
             )
             continue

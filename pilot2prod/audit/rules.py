@@ -99,6 +99,7 @@ def negatives(name: str, table: ir.Table, scan: TableScan) -> Check:
                     f"{c.minimum:,.4g}); {1 - negative / present:.1%} of its values are 0 or more.",
                     c.name,
                     float(negative),
+                    rule="negative_values",
                 )
             )
     return Check(findings)
@@ -146,6 +147,7 @@ def sentinels(name: str, table: ir.Table, scan: TableScan) -> tuple[Check, dict[
                     "missing.",
                     c.name,
                     float(count),
+                    rule="sentinel_values",
                 )
             )
     return Check(findings), found
@@ -197,6 +199,7 @@ def time_order(
                     f"'{n}' lies in the future (after {now:%Y-%m-%d}) in {future:,} rows.",
                     n,
                     float(future),
+                    rule="future_dates",
                 )
             )
     for k, (a, b) in enumerate(pairs):
@@ -211,6 +214,7 @@ def time_order(
                     f"in {broken:,}: suggested rule '{b}' >= '{a}'.",
                     b,
                     float(broken),
+                    rule="time_order",
                 )
             )
     return Check(findings)
@@ -266,6 +270,7 @@ def shapes(name: str, table: ir.Table, scan: TableScan, personal: set[str]) -> C
                 f"its values; {odd:,} do not (e.g. {', '.join(examples)}).",
                 c.name,
                 float(odd),
+                rule="malformed_values",
             )
         )
     del personal  # examples are always masked
@@ -352,6 +357,7 @@ def gaps(
                         "structural (the field does not apply), not missing data.",
                         g,
                         float(counts.sum()),
+                        rule="structural_gap",
                     )
                 )
     return Check(findings), structural, groups
@@ -382,6 +388,7 @@ def near_duplicates(name: str, table: ir.Table, scan: TableScan, exact_duplicate
                 f"{near:,} rows repeat another row except for upper/lower case or spaces.",
                 None,
                 float(near),
+                rule="near_duplicate_rows",
             )
         ]
     )

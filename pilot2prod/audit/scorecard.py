@@ -29,6 +29,7 @@ def add_consistency(audit: SourceAudit, rule: str, violations: int) -> None:
                 f"{violations:,} rows break the rule: {rule}.",
                 None,
                 float(violations),
+                rule="declared_rule",
             )
         )
     previous = audit.scores.get("consistency")
@@ -40,7 +41,13 @@ def failed_source(name: str, reason: str) -> SourceAudit:
     audit = SourceAudit(name)
     audit.scores = dict.fromkeys(DIMENSIONS) | {"accessibility": 0.0}
     audit.findings.append(
-        Finding(name, "accessibility", "blocking", f"The source could not be read: {reason}.")
+        Finding(
+            name,
+            "accessibility",
+            "blocking",
+            f"The source could not be read: {reason}.",
+            rule="unreadable",
+        )
     )
     return audit
 

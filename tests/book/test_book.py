@@ -45,7 +45,7 @@ def built_book(tmp_path_factory) -> Path:
 
     book = REPO_ROOT / "book"
     if not all((book / f"{name}.ipynb").is_file() for name in NOTEBOOKS):
-        # `make test` prepares them before any test starts (nbval reads them meanwhile).
+        # `make test` prepares them before any test starts.
         prepare_book(read_engagement(REPO_ROOT / "engagements" / "acme.yaml"), book)
     out = tmp_path_factory.mktemp("book")
     env = dict(os.environ, PILOT2PROD_RUNS_DIR=str(out / "runs"))
@@ -55,7 +55,7 @@ def built_book(tmp_path_factory) -> Path:
         capture_output=True,
         text=True,
         env=env,
-        timeout=5400,
+        timeout=2700,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return out / "_build" / "html"

@@ -182,8 +182,11 @@ def copy_frame(cursor, table: str, frame, types: dict[str, str]) -> None:  # noq
     load the frame with COPY."""
     import io
 
-    columns = ", ".join(f'"{c}" {types.get(c, "text")}' for c in frame.columns)
-    cursor.execute(f'CREATE TABLE "{table}" ({columns})')
+    def quoted(name: str) -> str:
+        return '"' + str(name).replace('"', '""') + '"'
+
+    columns = ", ".join(f"{quoted(c)} {types.get(c, 'text')}" for c in frame.columns)
+    cursor.execute(f"CREATE TABLE {quoted(table)} ({columns})")
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False, header=False)
     with cursor.copy(f'COPY "{table}" FROM STDIN WITH (FORMAT csv)') as copy:

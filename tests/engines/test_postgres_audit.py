@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import sqlite3
 
 import pandas as pd
 import postgres_server
 import psycopg
 import pytest
+import random_tables
+import real_corpus
 import yaml
+from hypothesis import HealthCheck, assume, given, settings
 
 from pilot2prod.audit import Parameters, run, write_outputs
+from pilot2prod.errors import Pilot2ProdError
 from pilot2prod.sources import SourceSpec, open_source
 
 pytestmark = pytest.mark.slow
@@ -188,3 +193,86 @@ def test_queries_are_pushed_down_and_read_only(audited, server, monkeypatch, dat
         backend.raw_sql("DELETE FROM payments")
     planted = pd.read_parquet(dataset_dir / "estate" / "payments.parquet")
     assert int(opened.table.count().execute()) == len(planted)  # nothing was deleted
+
+
+def _pg_types(frame: pd.DataFrame) -> dict[str, str]:
+    """Typed columns, as a database holds them: integers, floats, booleans, timestamps, text."""
+    types = {}
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_bool_dtype(series):
+            types[column] = "boolean"
+        elif pd.api.types.is_integer_dtype(series):
+            types[column] = "bigint"
+        elif pd.api.types.is_float_dtype(series):
+            types[column] = "double precision"
+        elif pd.api.types.is_datetime64_any_dtype(series):
+            types[column] = "timestamp"
+    return types
+
+
+def _audit_tables(server, monkeypatch, tables: list[str], folder):
+    monkeypatch.setenv(PASSWORD_VARIABLE, server.password)
+    url = f"postgresql://{server.user}:${{{PASSWORD_VARIABLE}}}@127.0.0.1:{server.port}/acme"
+    inventory = {"sources": [{"name": table, "location": url, "table": table} for table in tables]}
+    path = folder / "inventory.yaml"
+    path.write_text(yaml.safe_dump(inventory, sort_keys=False))
+    return run(Parameters.parse({"sources": str(path), "as_of": str(NOW)}))
+
+
+def test_real_corpus_in_postgresql(server, monkeypatch, tmp_path):
+    """The real-data corpus (tests/real_corpus.py) as typed PostgreSQL tables: every table is
+    audited, numbers stay numbers and no personal data is reported where there is none."""
+    corpus = real_corpus.load()
+    tables = {key: frame for i, (key, frame) in enumerate(corpus.items()) if i % 3 == 1}
+    tables[real_corpus.WITH_NAMES] = corpus[real_corpus.WITH_NAMES]
+    with psycopg.connect(server.url(), autocommit=True) as con, con.cursor() as cursor:
+        for key, frame in tables.items():
+            postgres_server.copy_frame(cursor, f"corpus_{key}", frame, _pg_types(frame))
+    result = _audit_tables(server, monkeypatch, [f"corpus_{k}" for k in tables], tmp_path)
+    assert not result.estate.failed, {f.spec.name: f.reason for f in result.estate.failed}
+    for key, frame in tables.items():
+        audit = result.audits[f"corpus_{key}"]
+        assert audit.details["backend"] == "postgres"
+        assert (audit.rows, audit.columns) == frame.shape, key
+        numeric = set(frame.select_dtypes("number").columns)
+        as_text = {
+            row.column
+            for row in audit.validity.itertuples()
+            if row.column in numeric and row.inferred_type == "text"
+        }
+        assert not as_text, (key, sorted(as_text))
+        personal = set(audit.personal_data)
+        if key == real_corpus.WITH_NAMES:
+            assert {"fake_first_name", "fake_last_name"} <= personal, personal
+        else:
+            assert not personal, (key, sorted(personal))
+
+
+@settings(
+    max_examples=4,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(frame=random_tables.tables())
+def test_any_table_in_postgresql_is_audited_or_a_finding(server, frame, tmp_path_factory):
+    """tests/unit/test_audit_properties.py's property, on PostgreSQL tables."""
+    names = [str(c) for c in frame.columns]
+    assume(len({n.lower()[:63] for n in names}) == len(names))  # a table holds each name once
+    frame = frame.map(lambda v: v.replace("\x00", "") if isinstance(v, str) else v)
+    frame.columns = [n.replace("\x00", "") for n in names]
+    table = f"prop_{secrets.token_hex(4)}"
+    with psycopg.connect(server.url(), autocommit=True) as con, con.cursor() as cursor:
+        postgres_server.copy_frame(cursor, table, frame, _pg_types(frame))
+    folder = tmp_path_factory.mktemp("pg-property")
+    with pytest.MonkeyPatch.context() as patch:
+        try:
+            result = _audit_tables(server, patch, [table], folder)
+        except Pilot2ProdError as error:
+            assert str(error).strip() and "Traceback" not in str(error)
+            return
+    failed = {f.spec.name: f.reason for f in result.estate.failed}
+    assert all(failed.values()), failed
+    if table in result.audits and table not in failed:
+        assert (result.audits[table].rows, result.audits[table].columns) == frame.shape

