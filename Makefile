@@ -15,10 +15,12 @@ setup: ## .venv with the pinned versions; Chromium and PostgreSQL if missing (in
 	$(MAKE) --no-print-directory -j2 $(STAMP) system-packages
 
 # uv installs the exact pins of requirements.txt several times faster than pip (same set).
+# No --compile-bytecode: compiling every module of the set (pyspark's included) takes minutes
+# here; Python compiles and caches the modules a run imports.
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
-	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 

@@ -27,6 +27,7 @@ CLASSES = (
     "negative_values",
     "outliers",
     "time_order",
+    "implausible_spans",
     "future_dates",
     "malformed_values",
     "missing_together",
@@ -143,17 +144,24 @@ def plant(
         planted.append(Planted("negative_values", c, len(rows)))
         used.add(c)
 
-    if {"time_order", "future_dates"} & set(classes):
+    if {"time_order", "implausible_spans", "future_dates"} & set(classes):
         start = now - pd.Timedelta(days=400)
         created = start + pd.to_timedelta(rng.uniform(0, 360, n), unit="D")
         updated = created + pd.to_timedelta(rng.exponential(30, n), unit="h")
         created, updated = pd.Series(created).dt.floor("s"), pd.Series(updated).dt.floor("s")
+        free = out.index
         if "time_order" in classes:
-            rows = _rows(rng, out.index, 0.01, 3)
+            rows = _rows(rng, free, 0.01, 3)
             updated[rows] = created[rows] - pd.to_timedelta(rng.uniform(1, 48, len(rows)), "h")
             planted.append(Planted("time_order", "planted_updated_at", len(rows)))
+            free = free.difference(rows)
+        if "implausible_spans" in classes:  # years where most take hours
+            rows = _rows(rng, free, 0.005, 3)
+            updated[rows] = created[rows] + pd.to_timedelta(rng.uniform(3, 6, len(rows)), "D") * 365
+            planted.append(Planted("implausible_spans", "planted_updated_at", len(rows)))
+            free = free.difference(rows)
         if "future_dates" in classes:
-            rows = _rows(rng, out.index, 0.01, 3)
+            rows = _rows(rng, free, 0.01, 3)
             created[rows] = now + pd.to_timedelta(rng.uniform(30, 400, len(rows)), unit="D")
             updated[rows] = created[rows] + pd.Timedelta(hours=1)
             planted.append(Planted("future_dates", "planted_created_at", len(rows)))

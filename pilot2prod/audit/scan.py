@@ -72,6 +72,10 @@ MOST_SHARE_SHAPE = 0.5
 MOSTLY = 0.95
 #: Integers this large can hold a phone or card number written without separators.
 PII_INTEGER_MIN = 10**7
+#: A rule the data suggests holds for at least this share of the rows it concerns (the rules
+#: module reports the exceptions). A column whose negatives are no more than the rest is
+#: otherwise non-negative: it is fenced on the log scale like one without negatives.
+RULE_HOLDS = 0.98
 
 
 @dataclass
@@ -309,6 +313,8 @@ def _quartile_pairs(
         values = number_values(table, s)
         aggregates[f"c{i}_lo"] = values.min()
         aggregates[f"c{i}_hi"] = values.max()
+        aggregates[f"c{i}_n"] = values.count()
+        aggregates[f"c{i}_neg"] = (values < 0).sum()
     ranges = _quantile_row(table, aggregates)
     quantiles = {}
     for i, s in enumerate(scans):
@@ -342,8 +348,10 @@ def _quartiles(table: ir.Table, scans: list[ColumnScan], tukey_k: float) -> None
     Tukey's far-out fences (k IQR beyond the quartiles) assume a roughly symmetric spread.
     Durations, amounts and counts are skewed: on the raw scale every long tail looks far out.
     So a column without negative values is fenced on the log scale of its positive values (a
-    ratio to the quartiles), and only a column that takes negative values on the raw scale.
-    Codes and flags (ten distinct values or fewer) have no outliers."""
+    ratio to the quartiles), and so is a column with a few negatives among them (no more than
+    the share a suggested rule tolerates: the negatives rule reports those); only a column that
+    really takes negative values is fenced on the raw scale. Codes and flags (ten distinct
+    values or fewer) have no outliers."""
     if not scans:
         return
     raw, positive, ranges = _quartile_pairs(table, scans)
@@ -354,7 +362,9 @@ def _quartiles(table: ir.Table, scans: list[ColumnScan], tukey_k: float) -> None
         if s.q1 is None or s.q3 is None or s.distinct <= 10 or s.minimum is None:
             continue
         p1, p3 = positive.get(i, (None, None))
-        if s.minimum >= 0 and p1 and p3 and p1 > 0:
+        negatives, present = _int(ranges[f"c{i}_neg"]), _int(ranges[f"c{i}_n"])
+        few_negatives = negatives <= (1 - RULE_HOLDS) * present
+        if few_negatives and p1 and p3 and p1 > 0:
             spread = math.log(p3) - math.log(p1)
             if spread > 0:
                 s.fence_scale = "log"

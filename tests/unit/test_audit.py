@@ -160,7 +160,9 @@ def test_validity_infers_types_formats_outliers_and_id_columns(tmp_path):
     table = open_estate(discover(str(tmp_path / "v.csv"))).opened[0].table
     v = validity_table(table, declared_types=False).set_index("column")
     assert v.loc["amount", "inferred_type"] == "number"
-    assert v.loc["amount", "outliers"] == 4
+    # -4000 is the one negative in a positive column: the negatives rule reports it, and the
+    # column is still fenced on the log scale, where 5000, 7000 and 9000 are far out.
+    assert v.loc["amount", "outliers"] == 3
     assert v.loc["flag", "outliers"] == 0  # a 0/1 flag has no outliers
     assert v.loc["when", "inferred_type"] == "date"
     assert v.loc["when", "date_formats"] == {"YYYY-MM-DD": 300, "DD.MM.YYYY": 100}

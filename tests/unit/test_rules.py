@@ -49,6 +49,9 @@ def planted(frame: pd.DataFrame) -> pd.DataFrame:
     f.loc[10:39, "age"] = 999  # a sentinel far from the rest
     closed = f.index[f["resolved"] != ""][:12]
     f.loc[closed, "resolved"] = "2025-01-01 00:00:00"  # resolved before created
+    late = closed[-1] + 1 + np.flatnonzero(f.loc[closed[-1] + 1 :, "resolved"] != "")[:4]
+    f.loc[late, "created"] = "2024-01-10 09:00:00"  # resolved two years after it was opened,
+    f.loc[late, "resolved"] = "2026-01-10 09:00:00"  # where most tickets take hours
     still_open = f.index[f["resolved"] == ""][:5]
     f.loc[still_open, "created"] = "2031-05-05 10:00:00"  # in the future (and not resolved)
     f.loc[50:69, "email"] = ["user at example.org"] * 10 + ["user@"] * 10  # malformed
@@ -88,6 +91,9 @@ def test_each_planted_class_is_found(audited):
     assert any(
         "in the future" in m and "5 rows" in m for m in messages(audited, planted_, "created")
     )
+    spans = [f for f in audited.audits[planted_].findings if f.rule == "implausible_spans"]
+    assert [(f.column, f.value) for f in spans] == [("resolved", 4.0)]
+    assert "the longest: 2.0 years" in spans[0].message
     email = " ".join(messages(audited, planted_, "email"))
     assert "an e-mail address in 99.0% of its values; 20 do not" in email
     assert "user@example.org" not in email and "user at" not in email  # masked examples only
@@ -109,6 +115,7 @@ def test_the_clean_table_raises_none_of_them(audited):
         "never negative",
         "far from its other values",
         "comes after",
+        "implausibly long",
         "in the future",
         "do not (e.g.",
         "missing together",

@@ -109,3 +109,23 @@ def test_sampled_type_inference_that_breaks_late_falls_back(tmp_path):
     assert scan.columns["count"].numbers == rows - 1
     assert estate.opened[0].latency.full_scan_seconds > 0
     assert path.read_text().count("N/A") == 1  # the file itself is untouched
+
+
+def test_skewed_column_with_a_few_negatives_is_fenced_on_the_log_scale():
+    """Durations with 1 % negative typos: the negatives do not push the column onto the raw
+    scale, where its long right tail would count hundreds of far-out values; the planted
+    far-out values are the only ones reported."""
+    rng = np.random.default_rng(11)
+    hours = rng.lognormal(2, 1.0, 4000)
+    hours[rng.choice(4000, 40, replace=False)] *= -1  # 1 %: below the rule's tolerance
+    hours[:3] = 5e6
+    mostly_negative = rng.normal(0, 10, 4000)  # really takes negative values
+    scan = scan_table(ibis.memtable(pd.DataFrame({"hours": hours, "delta": mostly_negative})))
+    column = scan.columns["hours"]
+    assert column.fence_scale == "log"
+    assert column.outliers == 3 and column.worst == [5e6, 5e6, 5e6]
+    raw = hours[hours > 0]
+    q1, q3 = np.quantile(raw, [0.25, 0.75])
+    raw_fence_outliers = (hours > q3 + 3 * (q3 - q1)).sum()
+    assert raw_fence_outliers > 30  # what the raw scale would have reported
+    assert scan.columns["delta"].fence_scale == "raw"
