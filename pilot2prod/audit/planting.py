@@ -206,7 +206,8 @@ def plant(
             copies = out.loc[rows].copy()
             copies[c] = copies[c].astype(str).str.upper() + " "
             out = pd.concat([out, copies], ignore_index=True)
-            planted.append(Planted("near_duplicate_rows", None, len(rows)))
+            # (the changed column also gains spelling variants: explained, not a false alarm)
+            planted.append(Planted("near_duplicate_rows", None, len(rows), (c,)))
     return out, planted
 
 
