@@ -56,3 +56,23 @@ def load(only: tuple[str, ...] = ()) -> dict[str, pd.DataFrame]:
         frames[key_of(package, name)] = frame
     assert only or (len(frames) >= 20 and len({p for p, _ in CORPUS}) >= 8)
     return frames
+
+
+def assert_audited_intact(key: str, frame: pd.DataFrame, audit) -> None:  # noqa: ANN001
+    """A corpus table's audit: rows and columns as written, numbers still numbers (Excel cells,
+    decimal commas, JSON, databases), personal data only where there is some (the fictional
+    patient names)."""
+    assert (audit.rows, audit.columns) == frame.shape, key
+    numeric = set(frame.select_dtypes("number").columns)
+    assert audit.validity is not None, key
+    as_text = {
+        row.column
+        for row in audit.validity.itertuples()
+        if row.column in numeric and row.inferred_type == "text"
+    }
+    assert not as_text, (key, sorted(as_text))
+    personal = set(audit.personal_data)
+    if key == WITH_NAMES:
+        assert {"fake_first_name", "fake_last_name"} <= personal, personal
+    else:
+        assert not personal, (key, sorted(personal))

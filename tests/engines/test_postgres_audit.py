@@ -234,19 +234,7 @@ def test_real_corpus_in_postgresql(server, monkeypatch, tmp_path):
     for key, frame in tables.items():
         audit = result.audits[f"corpus_{key}"]
         assert audit.details["backend"] == "postgres"
-        assert (audit.rows, audit.columns) == frame.shape, key
-        numeric = set(frame.select_dtypes("number").columns)
-        as_text = {
-            row.column
-            for row in audit.validity.itertuples()
-            if row.column in numeric and row.inferred_type == "text"
-        }
-        assert not as_text, (key, sorted(as_text))
-        personal = set(audit.personal_data)
-        if key == real_corpus.WITH_NAMES:
-            assert {"fake_first_name", "fake_last_name"} <= personal, personal
-        else:
-            assert not personal, (key, sorted(personal))
+        real_corpus.assert_audited_intact(key, frame, audit)
 
 
 @settings(

@@ -106,20 +106,4 @@ def test_every_real_table_is_audited_in_every_form(corpus, form, tmp_path):
     assert set(audits) == set(tables)
     for key, frame in tables.items():
         audit = audits[key]
-        assert (audit.rows, audit.columns) == frame.shape, key
-        # Numbers stay numbers in every form (Excel cells, decimal commas, JSON, databases).
-        numeric = set(frame.select_dtypes("number").columns)
-        validity = audit.validity
-        assert validity is not None, key
-        as_text = {
-            row.column
-            for row in validity.itertuples()
-            if row.column in numeric and row.inferred_type == "text"
-        }
-        assert not as_text, (key, sorted(as_text))
-        # No personal data where there is none; the fictional patient names are found.
-        personal = set(audit.personal_data)
-        if key == real_corpus.WITH_NAMES:
-            assert {"fake_first_name", "fake_last_name"} <= personal, personal
-        else:
-            assert not personal, (key, sorted(personal))
+        real_corpus.assert_audited_intact(key, frame, audit)
