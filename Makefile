@@ -9,6 +9,11 @@ TEST_RUNS := _build/test-runs
 UV_VERSION := $(shell sed -n 's/^uv==//p' requirements.txt)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+# Some machines set PYTHONDONTWRITEBYTECODE=1: every Python process (each test worker, kernel and
+# CLI subprocess) would then compile pandas, scikit-learn and matplotlib from source again, which
+# takes several times as long as importing them. Let the first import of each module cache it.
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: setup system-packages book book-notebooks playbook test test-quick lint sample clean
 
 setup: ## .venv with the pinned versions; Chromium and PostgreSQL if missing (in parallel)
@@ -60,7 +65,7 @@ book: playbook book-notebooks _build/.inputs-stamp ## main job: run the playbook
 # the book's build executes them on the whole sample company and tests/book checks that run).
 NBVAL := _build/nbval
 
-test: setup book-notebooks ## every test: lint, unit, engines, notebooks, CLI, nbval, book and browser
+test: setup ## every test: lint, unit, engines, notebooks, CLI, nbval, book and browser
 	$(BIN)/ruff check pilot2prod tests datasets benchmarks
 	rm -rf $(TEST_RUNS) $(NBVAL) && mkdir -p $(TEST_RUNS)
 	$(BIN)/pilot2prod prepare -f tests/nbval.yaml --out $(NBVAL)

@@ -30,6 +30,7 @@ import re
 import sys
 import tokenize
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, get_type_hints
 
@@ -146,6 +147,11 @@ def check_date(name: str, value: str, example: str, empty_means: str) -> None:
     """An optional date parameter: empty, or something pandas reads as a date."""
     if not value:
         return
+    try:  # the usual case, without loading pandas (whose timestamps span 1677-2262)
+        if 1678 <= datetime.fromisoformat(value).year <= 2261:
+            return
+    except ValueError:
+        pass
     import pandas as pd
 
     try:

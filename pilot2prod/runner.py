@@ -21,7 +21,6 @@ import yaml
 
 from pilot2prod import errors
 from pilot2prod.errors import NotebookFailed, ParameterError, Pilot2ProdError
-from pilot2prod.notebook import to_jsonable
 from pilot2prod.params import (
     NotebookParameter,
     check_names,
@@ -225,6 +224,8 @@ def run_notebook(
     folder = new_run_dir(path.stem, base)
     if "output_dir" in values:
         values["output_dir"] = str(folder)
+    from pilot2prod.notebook import to_jsonable  # pandas and matplotlib: only for a run
+
     with open(folder / "parameters.yaml", "w", encoding="utf-8") as fh:
         yaml.safe_dump(to_jsonable(values), fh, sort_keys=False, allow_unicode=True)
     executed = folder / path.name

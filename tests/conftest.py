@@ -11,6 +11,39 @@ import yaml
 
 from pilot2prod.paths import REPO_ROOT, SAMPLE_DIR
 
+# The longest files first (`make test`, two processes, one file per process at a time). xdist's
+# own order is by number of tests, which left the book's build (one fixture executing the whole
+# sample company, the longest single job by far) and nbval's notebooks for last: the run took
+# their whole duration after everything else. Measured order, longest first; the rest keep
+# xdist's order.
+LONGEST_FIRST = (
+    "tests/book/test_book.py",
+    "nbval/03_simple_vs_rag.ipynb",
+    "nbval/02_data_audit.ipynb",
+    "tests/notebooks/test_packaging.py",
+    "nbval/01_success_metric.ipynb",
+    "tests/engines/test_spark_audit.py",
+)
+
+
+def _rank(scope: str) -> int:
+    return next((i for i, name in enumerate(LONGEST_FIRST) if scope.endswith(name)), 99)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class LongestFirst(LoadFileScheduling):
+        def _assign_work_unit(self, node):
+            scope = min(self.workqueue, key=_rank)  # the first of equal rank: xdist's order
+            self.workqueue.move_to_end(scope, last=False)
+            super()._assign_work_unit(node)
+
+    return LongestFirst(config, log)
+
 
 def pytest_addoption(parser):
     parser.addoption(

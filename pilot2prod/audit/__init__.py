@@ -7,7 +7,24 @@ and write the hand-offs: ``audit.json``, a data contract (:mod:`~.contract`) and
 draft (:mod:`~.datasheet`) per source.
 """
 
+import importlib
+
 from pilot2prod.audit.params import Parameters
-from pilot2prod.audit.result import Result, run, write_outputs
+
+# The rest loads on first use: reading parameters (the CLI's `list`, `prepare` and its
+# checks before a run) needs none of the libraries the computations import.
+_LAZY = {
+    "Result": "pilot2prod.audit.result",
+    "run": "pilot2prod.audit.result",
+    "write_outputs": "pilot2prod.audit.result",
+}
 
 __all__ = ["Parameters", "Result", "run", "write_outputs"]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value

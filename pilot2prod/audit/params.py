@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
-
-import pandas as pd
+from typing import TYPE_CHECKING, ClassVar
 
 from pilot2prod import params
 from pilot2prod.errors import ParameterError
 from pilot2prod.params import check_date, param
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -50,4 +51,6 @@ class Parameters(params.Parameters):
 
     @property
     def now(self) -> pd.Timestamp:
+        import pandas as pd
+
         return pd.Timestamp(self.as_of) if self.as_of else pd.Timestamp.now().floor("s")

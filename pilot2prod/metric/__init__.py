@@ -7,9 +7,27 @@ duration bucket come back. Open events (no end yet) are right-censored: they ent
 estimates instead of being dropped, which would bias the baseline towards fast cases.
 """
 
-from pilot2prod.metric.baseline import km_curve
-from pilot2prod.metric.events import UNIT_SHORT, Events, load_events
-from pilot2prod.metric.params import Parameters
-from pilot2prod.metric.result import Result, run
+import importlib
 
-__all__ = ["UNIT_SHORT", "Events", "Parameters", "Result", "km_curve", "load_events", "run"]
+from pilot2prod.metric.params import Parameters
+
+# The rest loads on first use: reading parameters (the CLI's `list`, `prepare` and its
+# checks before a run) needs none of the libraries the computations import.
+_LAZY = {
+    "km_curve": "pilot2prod.metric.baseline",
+    "UNIT_SHORT": "pilot2prod.metric.events",
+    "Events": "pilot2prod.metric.events",
+    "load_events": "pilot2prod.metric.events",
+    "Result": "pilot2prod.metric.result",
+    "run": "pilot2prod.metric.result",
+}
+
+__all__ = ["Events", "Parameters", "Result", "UNIT_SHORT", "km_curve", "load_events", "run"]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import time
 import uuid
@@ -299,15 +300,24 @@ def spark_backend(master: str) -> ibis.BaseBackend:
     An active session in this process is reused: starting a JVM takes seconds."""
     from pyspark.sql import SparkSession  # optional: only Spark sources need it
 
-    if master.startswith("local"):
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no network lookup on a laptop
-    session = (
+    builder = (
         SparkSession.builder.master(master)
         .appName("pilot2prod")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
     )
+    if master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no network lookup on a laptop
+        # One machine: Python workers run this interpreter (the one with pyspark installed, not
+        # whatever `python3` is on the PATH), no web UI, and a few shuffle partitions instead of
+        # the cluster default of 200 (each one a task scheduled for every aggregation).
+        builder = (
+            builder.config("spark.pyspark.python", sys.executable)
+            .config("spark.pyspark.driver.python", sys.executable)
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.shuffle.partitions", str(max(2, os.cpu_count() or 2)))
+        )
+    session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return ibis.pyspark.connect(session)
 

@@ -8,12 +8,14 @@ company's settings live in ``engagements/acme.yaml``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pilot2prod import params
 from pilot2prod.errors import ParameterError
 from pilot2prod.params import param
-from pilot2prod.triage.llm import LLMSettings
+
+if TYPE_CHECKING:
+    from pilot2prod.triage.llm import LLMSettings
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,8 @@ class Parameters(params.Parameters):
 
     @property
     def llm(self) -> LLMSettings:
+        from pilot2prod.triage.llm import LLMSettings
+
         return LLMSettings(
             self.llm_base_url,
             self.llm_model,

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import acme_values, make_events
+from conftest import ENGAGEMENT, acme_values, make_events
 from pilot2prod import metric, triage
 from pilot2prod.cli import main
 from pilot2prod.errors import DataQualityError, Pilot2ProdError
@@ -83,6 +83,26 @@ def test_bad_parameters_exit_2_before_running(cli_here, tmp_path, args, expected
     assert result.returncode == 2
     assert expected in one_sentence(result)
     assert not (tmp_path / "runs").exists()  # nothing started, nothing written
+
+
+def test_checking_and_preparing_load_no_engine_or_model_library(tmp_path):
+    """`list`, `prepare` and the parameter checks before a run answer without loading the
+    libraries the computations need (on a slow machine those take minutes to import)."""
+    code = (
+        "import sys\n"
+        "from pilot2prod.cli import main\n"
+        "assert main(['list']) == 0\n"
+        f"assert main(['prepare', '-f', {str(ENGAGEMENT)!r}, '--out', 'book']) == 0\n"
+        # (papermill's file layer itself loads pyarrow and numpy)
+        "heavy = ('pandas', 'sklearn', 'matplotlib', 'duckdb', 'ibis', 'scipy')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+    assert len(list((tmp_path / "book").glob("*.ipynb"))) == 3
 
 
 def test_unknown_notebook(tmp_path):

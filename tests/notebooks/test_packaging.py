@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 import sysconfig
@@ -117,13 +118,17 @@ def test_an_installed_wheel_runs_an_engagement_outside_the_checkout(tmp_path):
         | {
             "kb_path": "",
             "gold_path": "",
-            "max_examples": 1000,
+            "max_examples": 600,
             "n_bootstrap": 200,
             "learning_curve_seeds": 1,
             "learning_curve_sizes": "5",
         },
     }
     (tmp_path / "client.yaml").write_text(yaml.safe_dump(engagement))
+    # nbconvert's templates are data files of that environment too (share/jupyter).
+    jupyter_path = os.pathsep.join(
+        filter(None, [str(Path(sys.prefix) / "share" / "jupyter"), os.environ.get("JUPYTER_PATH")])
+    )
     result = subprocess.run(
         [
             str(venv / "bin" / "pilot2prod"),
@@ -137,6 +142,7 @@ def test_an_installed_wheel_runs_an_engagement_outside_the_checkout(tmp_path):
         cwd=tmp_path,
         capture_output=True,
         text=True,
+        env=dict(os.environ, JUPYTER_PATH=jupyter_path),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     runs = {}

@@ -42,7 +42,7 @@ def durations(events) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def acme_result():
-    return analyse(acme(n_bootstrap=1000))
+    return analyse(acme(n_bootstrap=400))
 
 
 def test_baseline_finds_planted_median_and_censoring_bias(acme_result, truth):
@@ -135,12 +135,12 @@ def test_cluster_randomisation_by_agent_needs_longer_than_by_ticket(acme_result)
 
 
 def test_sla_share_and_percentile_metrics():
-    sla = analyse(acme(metric="sla_share", sla=24.0, target_change=0.1, n_bootstrap=400))
+    sla = analyse(acme(metric="sla_share", sla=24.0, target_change=0.1, n_bootstrap=200))
     o = sla.overall
     assert 0.4 < o["km"] < 0.65
     assert o["naive"] > o["km"]  # dropping open tickets inflates the share within SLA
     assert sla.statement.startswith("Raise share resolved within 24 h")
-    p90 = analyse(acme(metric="percentile", percentile=90.0, n_bootstrap=400))
+    p90 = analyse(acme(metric="percentile", percentile=90.0, n_bootstrap=200))
     assert p90.overall["km_low"] < p90.overall["km"] < p90.overall["km_high"]
     # Against statsmodels on the raw rows of the window, read here with pandas: the engine's
     # counts per 0.1 % duration bucket give the same 90th percentile and share within 24 h.
