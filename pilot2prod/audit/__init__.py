@@ -7,12 +7,10 @@ and write the hand-offs: ``audit.json``, a data contract (:mod:`~.contract`) and
 draft (:mod:`~.datasheet`) per source.
 """
 
-import importlib
-
 from pilot2prod.audit.params import Parameters
+from pilot2prod.lazy import lazy_attributes
 
-# The rest loads on first use: reading parameters (the CLI's `list`, `prepare` and its
-# checks before a run) needs none of the libraries the computations import.
+# The rest loads on first use (pilot2prod.lazy).
 _LAZY = {
     "Result": "pilot2prod.audit.result",
     "run": "pilot2prod.audit.result",
@@ -22,9 +20,4 @@ _LAZY = {
 __all__ = ["Parameters", "Result", "run", "write_outputs"]
 
 
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(_LAZY, globals())

@@ -7,12 +7,10 @@ duration bucket come back. Open events (no end yet) are right-censored: they ent
 estimates instead of being dropped, which would bias the baseline towards fast cases.
 """
 
-import importlib
-
+from pilot2prod.lazy import lazy_attributes
 from pilot2prod.metric.params import Parameters
 
-# The rest loads on first use: reading parameters (the CLI's `list`, `prepare` and its
-# checks before a run) needs none of the libraries the computations import.
+# The rest loads on first use (pilot2prod.lazy).
 _LAZY = {
     "km_curve": "pilot2prod.metric.baseline",
     "UNIT_SHORT": "pilot2prod.metric.events",
@@ -25,9 +23,4 @@ _LAZY = {
 __all__ = ["Events", "Parameters", "Result", "UNIT_SHORT", "km_curve", "load_events", "run"]
 
 
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(_LAZY, globals())

@@ -10,8 +10,7 @@ A chapter asks for one table with :func:`open_table` and pushes its work into th
 a bounded frame with :func:`read_frame`; the audit opens whole estates.
 """
 
-import importlib
-
+from pilot2prod.lazy import lazy_attributes
 from pilot2prod.sources.formats import FORMATS, kind_of, sniff_text, supported_suffixes
 from pilot2prod.sources.references import (
     SourceSpec,
@@ -67,9 +66,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(_LAZY, globals())

@@ -5,12 +5,10 @@ A ladder of approaches for one routing decision, simplest first (:mod:`~.models`
 :mod:`~.evaluation`), and the simplest rung that meets the target recommended (:mod:`~.recommend`).
 """
 
-import importlib
-
+from pilot2prod.lazy import lazy_attributes
 from pilot2prod.triage.params import Parameters
 
-# The rest loads on first use: reading parameters (the CLI's `list`, `prepare` and its
-# checks before a run) needs none of the libraries the computations import.
+# The rest loads on first use (pilot2prod.lazy).
 _LAZY = {
     "Result": "pilot2prod.triage.result",
     "export_model": "pilot2prod.triage.result",
@@ -20,9 +18,4 @@ _LAZY = {
 __all__ = ["Parameters", "Result", "export_model", "run"]
 
 
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(_LAZY, globals())

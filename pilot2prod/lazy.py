@@ -1,0 +1,26 @@
+"""Attributes of a package that load their module on first use (PEP 562).
+
+Reading parameters (the CLI's `list`, `prepare` and its checks before a run) needs none of the
+libraries the computations import; the packages name those attributes here instead of importing
+them eagerly.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+
+def lazy_attributes(modules: dict[str, str], namespace: dict[str, Any]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` that imports ``modules[name]`` for ``name`` and caches it in
+    ``namespace`` (the package's ``globals()``)."""
+
+    def __getattr__(name: str) -> Any:
+        if name not in modules:
+            raise AttributeError(f"module {namespace['__name__']!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(modules[name]), name)
+        namespace[name] = value
+        return value
+
+    return __getattr__
