@@ -281,7 +281,9 @@ def sha256_of(path: Path) -> str:
 # --------------------------------------------------------------------------- data contract
 def load_contract(path: str | Path, parameter: str = "contract_path"):  # noqa: ANN201
     """A data contract Chapter 2 wrote (a pandera schema in YAML)."""
-    import pandera.pandas as pa
+    from pilot2prod.lazy import import_pandera
+
+    pa = import_pandera()
 
     data = _load_mapping(path, parameter, "data contract", yaml.safe_load)
     p = Path(path)

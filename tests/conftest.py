@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,6 @@ from pilot2prod.paths import REPO_ROOT, SAMPLE_DIR
 # executing the whole sample company) and nbval's notebooks for last: the run took their whole
 # duration after everything else. Measured order, longest first; the rest keep xdist's order.
 LONGEST_FIRST = (  # minutes on a 2-core machine, 2026-11-27
-    "tests/engines/test_spark_audit.py",  # 25
     "tests/book/test_book.py",  # 21
     "tests/unit/test_metric.py",  # 15
     "tests/notebooks/test_packaging.py",  # 7.5
@@ -45,6 +45,44 @@ def pytest_xdist_make_scheduler(config, log):
             super()._assign_work_unit(node)
 
     return LongestFirst(config, log)
+
+
+class FileClock:
+    """One line per test file when its last test is done: the time since the run started and the
+    file's own minutes. A run stopped by a time limit then still says where its time went."""
+
+    def __init__(self, config):
+        self.config = config
+        self.start = time.monotonic()
+        self.pending: dict[str, int] = {}
+        self.began: dict[str, float] = {}
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids):
+        if not self.pending:
+            for nodeid in ids:
+                name = nodeid.split("::")[0]
+                self.pending[name] = self.pending.get(name, 0) + 1
+
+    def pytest_runtest_logreport(self, report):
+        name = report.nodeid.split("::")[0]
+        self.began.setdefault(name, time.monotonic() - report.duration)
+        if report.when != "teardown" or name not in self.pending:
+            return
+        self.pending[name] -= 1
+        if self.pending[name] == 0:
+            now = time.monotonic()
+            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+            reporter.write_line(
+                f"[{(now - self.start) / 60:5.1f} min] {name} done in "
+                f"{(now - self.began[name]) / 60:.1f} min"
+            )
+
+
+def pytest_configure(config):
+    if config.pluginmanager.has_plugin("xdist") and not hasattr(config, "workerinput"):
+        if config.getoption("numprocesses", None):
+            config.pluginmanager.register(FileClock(config), "file-clock")
 
 
 def pytest_addoption(parser):

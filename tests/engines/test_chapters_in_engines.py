@@ -1,9 +1,9 @@
-"""Chapters 1 and 3 read their data where it lives: a real PostgreSQL server and Apache Spark.
+"""Chapters 1 and 3 read their data where it lives: a real PostgreSQL server (Spark: test_spark.py).
 
 The sample company's tickets are copied into a throwaway PostgreSQL cluster on loopback twice
-(timestamps typed, and as the text the CSV export holds) and written as Parquet for Spark.
-Chapter 1 must find the same baseline in every engine as from the file, with only counts coming
-back; Chapter 3 must read a bounded sample of the newest labelled rows.
+(timestamps typed, and as the text the CSV export holds). Chapter 1 must find the same baseline
+in the database as from the file, with only counts coming back; Chapter 3 must read a bounded
+sample of the newest labelled rows.
 """
 
 from __future__ import annotations
@@ -119,23 +119,3 @@ def test_chapter_three_reads_the_newest_rows_from_postgresql(server, monkeypatch
     assert examples.findings.sampled == f"the newest 3,000 of {len(tickets):,} rows"
     newest = set(tickets.sort_values("created_at").tail(3000)["ticket_id"])
     assert set(examples.frame["id"]) <= newest
-
-
-def test_chapter_one_on_spark_matches_the_file(tickets, tmp_path_factory, from_file):
-    folder = tmp_path_factory.mktemp("lake")
-    typed = tickets[COLUMNS].assign(
-        created_at=pd.to_datetime(tickets["created_at"]),
-        resolved_at=pd.to_datetime(tickets["resolved_at"].replace("", None)),
-        csat=pd.to_numeric(tickets["csat"].replace("", None)),
-    )
-    path = folder / "tickets.parquet"
-    typed.to_parquet(path)
-    try:
-        result = _baseline(f"spark:local[2]#{path}")
-    finally:
-        from pyspark.sql import SparkSession
-
-        session = SparkSession.getActiveSession()
-        if session is not None:
-            session.stop()
-    _same_baseline(result, from_file)

@@ -99,9 +99,19 @@ def test_profile_counts_planted_gaps_and_duplicates(estate_dir):
     assert duplicate_rows(table) == 0
 
 
-def test_profile_finds_the_planted_crm_defects(dataset_dir, truth):
-    estate = open_estate(discover(str(dataset_dir / "crm_accounts.xlsx")))
-    accounts = next(o.table for o in estate.opened if o.spec.name.endswith(":accounts"))
+@pytest.fixture(scope="module")
+def sample_estate(dataset_dir) -> dict:
+    """The sample company's CRM workbook and ticket export, opened once for the module (reading
+    the workbook is the slow part); tests read the tables and never change them."""
+    estate = open_estate(
+        discover(str(dataset_dir / "crm_accounts.xlsx"))
+        + discover(str(dataset_dir / "tickets.csv"))
+    )
+    return {o.spec.name: o for o in estate.opened}
+
+
+def test_profile_finds_the_planted_crm_defects(sample_estate, truth):
+    accounts = sample_estate["crm_accounts.xlsx:accounts"].table
     crm = truth["defects"]["crm"]
     profile = column_profile(accounts).set_index("column")
     for column, count in crm["missing_values"].items():
@@ -172,15 +182,11 @@ def test_validity_infers_types_formats_outliers_and_id_columns(tmp_path):
     assert consistency_violations(table, "created", "resolved") == 3
 
 
-def test_validity_on_the_sample_company(dataset_dir, truth):
+def test_validity_on_the_sample_company(sample_estate, truth):
     from pilot2prod.audit.validity import consistency_violations
 
-    estate = open_estate(
-        discover(str(dataset_dir / "crm_accounts.xlsx"))
-        + discover(str(dataset_dir / "tickets.csv"))
-    )
-    accounts = next(o.table for o in estate.opened if o.spec.name.endswith(":accounts"))
-    tickets = next(o.table for o in estate.opened if o.spec.name == "tickets.csv")
+    accounts = sample_estate["crm_accounts.xlsx:accounts"].table
+    tickets = sample_estate["tickets.csv"].table
     since = validity_table(accounts, declared_types=True).set_index("column").loc["customer_since"]
     assert len(since["date_formats"]) == len(
         truth["defects"]["crm"]["date_formats_in_customer_since"]
@@ -189,14 +195,10 @@ def test_validity_on_the_sample_company(dataset_dir, truth):
     assert consistency_violations(tickets, "created_at", "resolved_at") == planted
 
 
-def test_relations_find_planted_orphans_variants_and_staleness(dataset_dir, truth):
+def test_relations_find_planted_orphans_variants_and_staleness(sample_estate, truth):
     from pilot2prod.audit.relations import freshness, key_coverage, spelling_variants
 
-    estate = open_estate(
-        discover(str(dataset_dir / "crm_accounts.xlsx"))
-        + discover(str(dataset_dir / "tickets.csv"))
-    )
-    tables = {o.spec.name: o.table for o in estate.opened}
+    tables = {name: o.table for name, o in sample_estate.items()}
     accounts, tickets = tables["crm_accounts.xlsx:accounts"], tables["tickets.csv"]
     coverage = key_coverage(tickets, "customer_id", accounts, "account_id")
     planted = truth["defects"]["tickets_without_crm_account"]
@@ -282,7 +284,7 @@ def test_scorecard_gate_lists_blocking_findings_first(estate_dir, tmp_path):
     assert "a.person@example.com" not in str(findings) + card.gate()
 
 
-def test_contract_is_tightened_by_findings_and_round_trips(tmp_path, dataset_dir):
+def test_contract_is_tightened_by_findings_and_round_trips(tmp_path, dataset_dir, sample_estate):
     from dataclasses import replace
 
     from pandera.errors import SchemaErrors
@@ -291,8 +293,8 @@ def test_contract_is_tightened_by_findings_and_round_trips(tmp_path, dataset_dir
     from pilot2prod.audit.contract import build_contract, load_contract, save_contract
     from pilot2prod.audit.datasheet import datasheet
 
-    opened = open_estate(discover(str(dataset_dir / "crm_accounts.xlsx"))).opened[0]
-    opened.spec = replace(opened.spec, key="account_id")
+    opened = sample_estate["crm_accounts.xlsx:accounts"]
+    opened = replace(opened, spec=replace(opened.spec, key="account_id"))
     audit = audit_source(opened, pd.Timestamp("2026-11-02"))
     schema = build_contract(opened.table, audit, key="account_id", required=("account_id",))
     path = save_contract(schema, tmp_path / "contracts" / "accounts.yaml")
@@ -300,7 +302,9 @@ def test_contract_is_tightened_by_findings_and_round_trips(tmp_path, dataset_dir
     assert contract.columns["account_id"].unique  # the audit found duplicate keys
     assert not contract.columns["account_id"].nullable
     assert contract.columns["annual_revenue_eur"].nullable
-    frame = pd.read_excel(dataset_dir / "crm_accounts.xlsx", sheet_name="accounts", dtype=str)
+    frame = pd.read_excel(
+        dataset_dir / "crm_accounts.xlsx", sheet_name="accounts", dtype=str, engine="calamine"
+    )
     clean = frame.drop_duplicates("account_id")
     clean = clean[clean["customer_since"].str.match(r"^\d{4}-\d{2}-\d{2}$")]
     contract.validate(clean)  # a clean extract passes
@@ -333,3 +337,19 @@ def test_audit_parameters(tmp_path):
         Parameters.parse({"sources": "postgresql://audit:hunter2@127.0.0.1/crm#orders"})
     with pytest.raises(ParameterError, match="sources is empty"):
         Parameters.parse({})
+
+
+def test_contracts_load_pandera_without_pandas_on_spark():
+    """pandera imports ``pyspark.pandas`` when pyspark is installed (here, for the Spark tests);
+    the audit never uses it and loads pandera without it (a fresh process: this one may have
+    started Spark)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pilot2prod.audit import contract; assert contract.pa.DataFrameSchema; "
+        "print(sorted(m for m in sys.modules if m.startswith('pyspark')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"
