@@ -111,7 +111,7 @@ FORMATS = ["%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%d.%m.%Y", 
 
 # Each example is one query through the engine (seconds on a small machine): few examples of long
 # lists rather than many short ones.
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stamps=st.lists(DATES, min_size=1, max_size=120), fmt=st.sampled_from(FORMATS))
 def test_any_date_written_in_a_format_reads_back_as_python_parses_it(stamps, fmt):
     text = [s.strftime(fmt) for s in stamps]
@@ -119,7 +119,7 @@ def test_any_date_written_in_a_format_reads_back_as_python_parses_it(stamps, fmt
     assert got == [seconds(dt.datetime.strptime(t, fmt)) for t in text]
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stamps=st.lists(DATES, min_size=1, max_size=40), day_first=st.booleans())
 def test_numeric_dates_are_read_in_the_order_the_data_proves_or_not_at_all(stamps, day_first):
     fmt = "%d/%m/%Y %H:%M" if day_first else "%m/%d/%Y %H:%M"
@@ -134,7 +134,7 @@ def test_numeric_dates_are_read_in_the_order_the_data_proves_or_not_at_all(stamp
     assert readings[0].how.endswith("day-first" if day_first else "month-first")
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.text(max_size=25), min_size=1, max_size=60))
 def test_arbitrary_text_never_raises_and_only_real_dates_are_read(values):
     try:
