@@ -4,16 +4,14 @@ Starting Spark's JVM is the expensive part, so one Spark session serves every te
 module is the only one that starts Spark. On the project's 2-core CI machine that start alone
 took more than a quarter of an hour (class loading, measured 2026-11-27), more than `make test`
 can spend inside its time limit: these tests are marked ``spark`` and run with
-``make test-spark``. The inventory
-lists the sample company's payments twice, once scanned by DuckDB and once by Spark: both engines
-must report the planted defects, and the same findings. Chapter 1 reads the sample company's
-tickets from a Parquet file through Spark and through DuckDB and must find the same baseline.
+``make test-spark``. The inventory lists the sample company's payments twice, once scanned by
+DuckDB and once by Spark: both engines must report the planted defects, and the same findings.
+Chapter 1 reads the sample company's tickets from a Parquet file through Spark and through DuckDB
+and must find the same baseline.
 Spark's reading of JSON lines and text files is checked on small files.
 """
 
 from __future__ import annotations
-
-import os
 
 import pandas as pd
 import pytest
@@ -26,25 +24,16 @@ from pilot2prod.sources import read_inventory
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 NOW = pd.Timestamp("2026-11-02")
-# For this test's short-lived JVM only: the client compiler and no bytecode verification of
-# Spark's own jars start it in a fraction of the time; a long job wants the JVM's defaults.
-TEST_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-BytecodeVerificationRemote"
 
 
 @pytest.fixture(scope="module", autouse=True)
 def spark_session():
-    """Spark's JVM started once for the module (with the test's JVM options), stopped after."""
-    before = os.environ.get("JAVA_TOOL_OPTIONS")
-    os.environ["JAVA_TOOL_OPTIONS"] = TEST_JVM
-    try:
-        from pilot2prod.sources.engines import spark_backend
+    """Spark's JVM started once for the module, stopped after."""
+    from pilot2prod.sources.engines import spark_backend
 
+    try:
         yield spark_backend("local[2]")
     finally:
-        if before is None:
-            os.environ.pop("JAVA_TOOL_OPTIONS", None)
-        else:
-            os.environ["JAVA_TOOL_OPTIONS"] = before
         from pyspark.sql import SparkSession
 
         session = SparkSession.getActiveSession()
