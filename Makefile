@@ -20,13 +20,16 @@ setup: ## .venv with the pinned versions; Chromium and PostgreSQL if missing (in
 	$(MAKE) --no-print-directory -j2 $(STAMP) system-packages
 
 # uv installs the exact pins of requirements.txt several times faster than pip (same set).
-# No --compile-bytecode: compiling every module of the set (pyspark's included) takes minutes
-# here; Python compiles and caches the modules a run imports.
+# The venv gets no pip of its own: ensurepip alone took 8 minutes on the 2-core CI machine; uv is
+# fetched once by the system's pip and then installs itself (it is pinned) with the rest.
+# No --compile-bytecode: Python compiles and caches the modules a run imports.
 $(STAMP): requirements.txt pyproject.toml
 	@date -u +"%T installing the Python packages"
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt
+	$(PYTHON) -m venv --without-pip $(VENV)
+	[ -x $(BIN)/uv ] || $(PYTHON) -m pip install --quiet --target $(VENV)/bootstrap uv==$(UV_VERSION)
+	$$([ -x $(BIN)/uv ] && echo $(BIN)/uv || echo $(VENV)/bootstrap/bin/uv) pip install --quiet \
+		--python $(BIN)/python -r requirements.txt
+	rm -rf $(VENV)/bootstrap
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 	@date -u +"%T Python packages installed"
@@ -79,7 +82,8 @@ test: setup ## every test: lint, unit, engines, notebooks, CLI, nbval, book and 
 # The audit and Chapter 1 on Apache Spark (local mode; needs Java 17). Not part of `make test`:
 # starting Spark's JVM took more than a quarter of an hour on the 2-core CI machine.
 test-spark: setup
-	$(BIN)/python -m pytest -m spark tests/engines -q
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-spark.txt
+	$(BIN)/python -m pytest -m spark tests -q
 
 test-quick: setup ## unit tests only (no notebooks, no book): seconds, for iteration
 	$(BIN)/python -m pytest -n 2 tests -q -m "not slow"

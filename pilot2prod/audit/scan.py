@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import ibis
 import ibis.common.exceptions as ibis_errors
 import ibis.expr.types as ir
+import pandas as pd
 
 from pilot2prod.audit.pii import CANDIDATE_PATTERN
 
@@ -156,6 +157,21 @@ def _float(value) -> float | None:  # noqa: ANN001
         return None
 
 
+def one_row(result: ir.Table) -> dict[str, object]:
+    """The single row of an aggregate, as plain Python values (None for NULL), read through
+    Arrow. Not through pandas: converting a one-row result with thousands of columns (the
+    aggregates of a wide export) to a DataFrame and back took minutes, column by column."""
+    arrow = result.to_pyarrow()
+    return {
+        name: column[0].as_py() if len(column) else None
+        for name, column in zip(arrow.column_names, arrow.columns, strict=True)
+    }
+
+
+def _timestamp(value) -> pd.Timestamp | None:  # noqa: ANN001
+    return None if value is None else pd.Timestamp(value)
+
+
 def _typed_aggregate(table: ir.Table, scans: dict[str, ColumnScan]) -> int:
     """Row count, and nulls and distinct values of every typed column (numbers, timestamps,
     booleans); text and other columns are counted by :func:`_text_aggregates`."""
@@ -178,7 +194,7 @@ def _typed_aggregate(table: ir.Table, scans: dict[str, ColumnScan]) -> int:
             aggregates[f"c{i}_newest"] = column.max()
             day = column if column.type().is_date() else column.date()
             aggregates[f"c{i}_placeholders"] = day.isin(PLACEHOLDER_DATES).sum()
-    row = table.aggregate(**aggregates).execute().iloc[0]
+    row = one_row(table.aggregate(**aggregates))
     for i, scan in enumerate(scans.values()):
         if scan.kind in ("text", "other"):
             continue
@@ -189,7 +205,7 @@ def _typed_aggregate(table: ir.Table, scans: dict[str, ColumnScan]) -> int:
         if scan.kind == "number":
             scan.maximum = _float(row[f"c{i}_max"])
         if scan.kind == "temporal":
-            scan.newest = row[f"c{i}_newest"]
+            scan.newest = _timestamp(row[f"c{i}_newest"])
             scan.placeholders = _int(row[f"c{i}_placeholders"])
     return _int(row["rows"])
 
@@ -275,7 +291,7 @@ def _pii_in_integers(table: ir.Table, scans: list[ColumnScan]) -> None:
         f"c{i}": table[s.name].cast("string").re_search(CANDIDATE_PATTERN).sum()
         for i, s in enumerate(scans)
     }
-    row = table.aggregate(**aggregates).execute().iloc[0]
+    row = one_row(table.aggregate(**aggregates))
     for i, s in enumerate(scans):
         s.pii_candidates = _int(row[f"c{i}"])
 
@@ -286,7 +302,7 @@ def number_values(table: ir.Table, scan: ColumnScan) -> ir.NumericValue:
 
 
 def _quantile_row(table: ir.Table, aggregates: dict[str, ir.Value]) -> dict:
-    return table.aggregate(**aggregates).execute().iloc[0].to_dict()
+    return one_row(table.aggregate(**aggregates))
 
 
 def _exact_quartiles(values: ir.NumericValue, where: ir.BooleanValue) -> tuple[float, float]:

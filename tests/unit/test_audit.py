@@ -339,12 +339,16 @@ def test_audit_parameters(tmp_path):
         Parameters.parse({})
 
 
+@pytest.mark.spark
 def test_contracts_load_pandera_without_pandas_on_spark():
-    """pandera imports ``pyspark.pandas`` when pyspark is installed (here, for the Spark tests);
-    the audit never uses it and loads pandera without it (a fresh process: this one may have
-    started Spark)."""
+    """pandera imports ``pyspark.pandas`` when pyspark is installed (``make test-spark``
+    installs it); the audit never uses it and loads pandera without it (a fresh process: this
+    one may have started Spark)."""
     import subprocess
     import sys
+    from importlib.util import find_spec
+
+    assert find_spec("pyspark"), "pyspark is not installed: run make test-spark"
 
     code = (
         "import sys; from pilot2prod.audit import contract; assert contract.pa.DataFrameSchema; "
