@@ -26,9 +26,10 @@ setup: ## .venv with the pinned versions; Chromium and PostgreSQL if missing (in
 $(STAMP): requirements.txt pyproject.toml
 	@date -u +"%T installing the Python packages"
 	$(PYTHON) -m venv --without-pip $(VENV)
-	[ -x $(BIN)/uv ] || $(PYTHON) -m pip install --quiet --target $(VENV)/bootstrap uv==$(UV_VERSION)
-	$$([ -x $(BIN)/uv ] && echo $(BIN)/uv || echo $(VENV)/bootstrap/bin/uv) pip install --quiet \
-		--python $(BIN)/python -r requirements.txt
+	[ -x $(BIN)/uv ] || $(PYTHON) -m pip install --quiet --root-user-action=ignore \
+		--target $(VENV)/bootstrap uv==$(UV_VERSION)
+	PATH="$(BIN):$(VENV)/bootstrap/bin:$$PATH" uv pip install --quiet --python $(BIN)/python \
+		-r requirements.txt
 	rm -rf $(VENV)/bootstrap
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)

@@ -18,6 +18,7 @@ import ibis
 
 from pilot2prod.audit.findings import SourceAudit
 from pilot2prod.audit.relations import ISO_TIME
+from pilot2prod.audit.scan import aggregate_row
 from pilot2prod.lazy import import_pandera
 
 pa = import_pandera()
@@ -101,7 +102,7 @@ def plausible_ranges(table: ibis.Table, audit: SourceAudit) -> dict[str, tuple[f
         aggregates[f"hi{i}"] = values.max(where=keep)
     if not aggregates:
         return {}
-    row = table.aggregate(**aggregates).execute().iloc[0]
+    row = aggregate_row(table, aggregates)
     out = {}
     for i, name in enumerate(numbers):
         lo, hi = row[f"lo{i}"], row[f"hi{i}"]

@@ -33,7 +33,13 @@ import pandas as pd
 
 from pilot2prod.audit.findings import Check, Finding
 from pilot2prod.audit.relations import iso_time
-from pilot2prod.audit.scan import RULE_HOLDS, ColumnScan, TableScan, number_values
+from pilot2prod.audit.scan import (
+    RULE_HOLDS,
+    ColumnScan,
+    TableScan,
+    aggregate_row,
+    number_values,
+)
 from pilot2prod.privacy import masked_examples
 
 
@@ -68,7 +74,7 @@ URL = r"^https?://[^\s]+$"
 
 
 def _row(table: ir.Table, **aggregates: ir.Value) -> dict:
-    return table.aggregate(**aggregates).execute().iloc[0].to_dict()
+    return aggregate_row(table, aggregates)
 
 
 def _int(value) -> int:  # noqa: ANN001
