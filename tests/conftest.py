@@ -16,16 +16,18 @@ from pilot2prod.paths import REPO_ROOT, SAMPLE_DIR
 # own order is by number of tests, which left the longest ones (the book's build
 # executing the whole sample company) and nbval's notebooks for last: the run took their whole
 # duration after everything else. Measured order, longest first; the rest keep xdist's order.
-LONGEST_FIRST = (  # minutes of `make test` on a 2-core machine, 2026-11-27 13:44-15:05
+LONGEST_FIRST = (  # minutes of `make test` on a 2-core machine, 2026-11-27 (see each line)
     "tests/book/test_book.py",  # 31
-    "tests/unit/test_audit_inputs.py",  # more than 16 (the run was stopped at 15:05)
-    "tests/notebooks/test_packaging.py",  # 15.5
     "tests/unit/test_metric.py",  # 10
     "tests/engines/test_postgres_audit.py",  # 10
     "tests/notebooks/test_cli.py",  # 10
-    "tests/unit/test_timestamps.py",  # 9.5 (fewer Hypothesis examples since)
-    "nbval/03_simple_vs_rag.ipynb",  # 8.5
+    "tests/unit/test_timestamps.py",  # 9.5
+    "tests/unit/test_real_data.py",  # not yet measured: audits every real table in every form
+    "tests/engines/test_chapters_in_engines.py",  # not yet measured: its own PostgreSQL
     "tests/unit/test_triage.py",  # 8
+    "nbval/03_simple_vs_rag.ipynb",  # 8.5 before the lighter tests/nbval.yaml
+    "tests/notebooks/test_packaging.py",  # 15.5 before uv built and installed its wheel
+    "tests/unit/test_audit_inputs.py",  # 27 before the audit's batched aggregates (wide export)
     "tests/unit/test_audit.py",  # 7
     "nbval/01_success_metric.ipynb",  # 5
     "tests/unit/test_pii.py",  # 4
