@@ -25,6 +25,7 @@ import ibis
 import ibis.common.exceptions as ibis_errors
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
 
 from pilot2prod.audit.pii import CANDIDATE_PATTERN
 
@@ -171,7 +172,14 @@ def aggregate_row(table: ir.Table, aggregates: dict[str, ir.Value]) -> dict[str,
     names = list(aggregates)
     for start in range(0, len(names), AGGREGATES_PER_QUERY):
         batch = {name: aggregates[name] for name in names[start : start + AGGREGATES_PER_QUERY]}
-        arrow = table.aggregate(**batch).to_pyarrow()
+        result = table.aggregate(**batch)
+        try:
+            arrow = result.to_pyarrow()
+        except pa.ArrowInvalid:
+            # The engine returned another type than Ibis expects (DuckDB's epoch seconds are
+            # fractional where Ibis says integer): pandas converts without refusing.
+            row.update(result.execute().iloc[0].to_dict())
+            continue
         row.update(
             (name, column[0].as_py() if len(column) else None)
             for name, column in zip(arrow.column_names, arrow.columns, strict=True)

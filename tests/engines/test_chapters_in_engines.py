@@ -61,7 +61,9 @@ def _baseline(events_path: str, **extra) -> metric.Result:
 
 @pytest.fixture(scope="module")
 def from_file() -> metric.Result:
-    return _baseline(acme_values("01_success_metric")["events_path"])
+    # Randomised by agent: the cluster design's counts come from the engine too (one run of
+    # Chapter 1 on the whole sample company takes minutes on the 2-core CI machine).
+    return _baseline(acme_values("01_success_metric")["events_path"], randomisation_unit="agent_id")
 
 
 def _same_baseline(result: metric.Result, reference: metric.Result) -> None:
@@ -76,8 +78,10 @@ def _same_baseline(result: metric.Result, reference: metric.Result) -> None:
 @pytest.mark.parametrize("table", ["tickets_typed", "tickets_text"])
 def test_chapter_one_in_postgresql_matches_the_file(server, table, from_file, monkeypatch, truth):
     monkeypatch.setenv(PASSWORD_VARIABLE, server.password)
-    result = _baseline(_url(server, table))
+    result = _baseline(_url(server, table), randomisation_unit="agent_id")
     _same_baseline(result, from_file)
+    assert result.plan.design.clusters == from_file.plan.design.clusters == 50
+    assert result.plan.design.icc == pytest.approx(from_file.plan.design.icc, rel=1e-9)
     planted = truth["chapter1_baseline"]
     assert result.overall["events"] == planted["tickets_in_window"]
     assert result.events.source.endswith(f"#{table}")
@@ -93,16 +97,6 @@ def test_chapter_one_sends_postgresql_aggregates_only(server, monkeypatch):
     assert reads
     for statement in reads:  # counts per bucket and aggregates, or a few example rows
         assert re.search(r"\b(COUNT|SUM|MAX|MIN|GROUP BY|LIMIT)\b", statement, re.I), statement
-
-
-def test_chapter_one_cluster_design_in_postgresql(server, monkeypatch):
-    monkeypatch.setenv(PASSWORD_VARIABLE, server.password)
-    in_db = _baseline(_url(server, "tickets_typed"), randomisation_unit="agent_id")
-    on_file = _baseline(
-        acme_values("01_success_metric")["events_path"], randomisation_unit="agent_id"
-    )
-    assert in_db.plan.design.clusters == on_file.plan.design.clusters == 50
-    assert in_db.plan.design.icc == pytest.approx(on_file.plan.design.icc, rel=1e-9)
 
 
 def test_chapter_three_reads_the_newest_rows_from_postgresql(server, monkeypatch, tickets):

@@ -55,7 +55,8 @@ def test_every_third_party_import_is_a_declared_dependency():
 def test_every_declared_dependency_is_pinned_in_requirements():
     pins = {
         line.split("==")[0].strip().lower().replace("_", "-")
-        for line in (REPO_ROOT / "requirements.txt").read_text().splitlines()
+        for requirements in ("requirements.txt", "requirements-spark.txt")
+        for line in (REPO_ROOT / requirements).read_text().splitlines()
         if "==" in line and not line.startswith("#")
     }
     assert not {d.replace("_", "-") for d in _declared()} - pins
