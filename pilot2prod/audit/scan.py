@@ -177,7 +177,8 @@ def aggregate_row(table: ir.Table, aggregates: dict[str, ir.Value]) -> dict[str,
             arrow = result.to_pyarrow()
         except pa.ArrowInvalid:
             # The engine returned another type than Ibis expects (DuckDB's epoch seconds are
-            # fractional where Ibis says integer): pandas converts without refusing.
+            # fractional where Ibis says integer): pandas converts without refusing (NULL is
+            # then NaN or NaT; every caller reads values through _int, _float or a NaN check).
             row.update(result.execute().iloc[0].to_dict())
             continue
         row.update(
