@@ -449,10 +449,14 @@ def renamed_columns(name: str, opened: OpenedSource) -> Check:
 
 
 def audit_source(
-    opened: OpenedSource, now: pd.Timestamp, default_region: str | None = None
+    opened: OpenedSource,
+    now: pd.Timestamp,
+    default_region: str | None = None,
+    earliest: pd.Timestamp | None = None,
 ) -> SourceAudit:
     """Every single-source check on one opened source: one scan of the table, then each check
-    on what it measured."""
+    on what it measured. ``earliest``: timestamps before it are implausible (when the company
+    was founded)."""
     spec, table = opened.spec, opened.table
     audit = SourceAudit(spec.name)
     latency = opened.latency or read_latency(table)
@@ -475,7 +479,7 @@ def audit_source(
     audit.add(sentinel_check)
     audit.details["sentinels"] = sentinel_values
     declared = {tuple(rule) for rule in spec.order_rules}
-    audit.add(rules.time_order(spec.name, table, scan, audit.validity, now, declared))
+    audit.add(rules.time_order(spec.name, table, scan, audit.validity, now, declared, earliest))
     if spec.freshness_column is None:
         dates = [v.column for v in audit.validity.itertuples() if v.inferred_type == "date"]
     else:

@@ -28,6 +28,11 @@ class Parameters(params.Parameters):
     default_region: str = param(
         "", "two-letter country for phone numbers written without +, e.g. DE"
     )
+    earliest_date: str = param(
+        "",
+        "dates before this are implausible (e.g. when the company was founded); "
+        '"" to judge from each column',
+    )
     output_dir: str = param(
         "",
         'folder for audit.json, contracts and datasheets; "" for a new folder under runs/',
@@ -41,6 +46,7 @@ class Parameters(params.Parameters):
                 "URL, e.g. sources=exports/ or sources=inventory.yaml."
             )
         check_date("as_of", self.as_of, "2026-11-02", "today")
+        check_date("earliest_date", self.earliest_date, "2015-06-01", "no fixed date")
         if self.default_region and (
             len(self.default_region) != 2 or not self.default_region.isalpha()
         ):
@@ -48,6 +54,12 @@ class Parameters(params.Parameters):
                 f"Parameter default_region is '{self.default_region}'; use a two-letter "
                 "country code such as DE or GB, or leave it empty."
             )
+
+    @property
+    def earliest(self) -> pd.Timestamp | None:
+        import pandas as pd
+
+        return pd.Timestamp(self.earliest_date) if self.earliest_date else None
 
     @property
     def now(self) -> pd.Timestamp:

@@ -29,6 +29,7 @@ CLASSES = (
     "time_order",
     "implausible_spans",
     "future_dates",
+    "early_dates",
     "malformed_values",
     "missing_together",
     "personal_data",
@@ -144,7 +145,7 @@ def plant(
         planted.append(Planted("negative_values", c, len(rows)))
         used.add(c)
 
-    if {"time_order", "implausible_spans", "future_dates"} & set(classes):
+    if {"time_order", "implausible_spans", "future_dates", "early_dates"} & set(classes):
         start = now - pd.Timedelta(days=400)
         created = start + pd.to_timedelta(rng.uniform(0, 360, n), unit="D")
         updated = created + pd.to_timedelta(rng.exponential(30, n), unit="h")
@@ -166,6 +167,14 @@ def plant(
             created[rows] = now + pd.to_timedelta(rng.uniform(30, 400, len(rows)), unit="D")
             updated[rows] = created[rows] + pd.Timedelta(hours=1)
             planted.append(Planted("future_dates", "planted_created_at", len(rows)))
+            free = free.difference(rows)
+        if "early_dates" in classes:  # a system's default date among last year's records
+            rows = _rows(rng, free, 0.005, 2)
+            created[rows] = pd.Timestamp("1970-01-01") + pd.to_timedelta(
+                rng.uniform(0, 3600, len(rows)), unit="s"
+            ).floor("s")
+            updated[rows] = created[rows] + pd.Timedelta(hours=1)
+            planted.append(Planted("early_dates", "planted_created_at", len(rows)))
         out["planted_created_at"], out["planted_updated_at"] = created, updated
         used |= {"planted_created_at", "planted_updated_at"}
 

@@ -293,7 +293,7 @@ def run(p: Parameters) -> Result:
         raise DataSourceError(f"sources: no source could be read ({reasons}).")
     audits: dict[str, SourceAudit] = {}
     for o in estate.opened:
-        audits[o.spec.name] = audit_source(o, now, p.default_region or None)
+        audits[o.spec.name] = audit_source(o, now, p.default_region or None, p.earliest)
     for f in estate.failed:
         audits[f.spec.name] = failed_source(f.spec.name, f.reason)
     tables = {o.spec.name: o for o in estate.opened}

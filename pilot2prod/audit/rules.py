@@ -9,7 +9,9 @@ that break them:
 * sentinel values (0, -1, 99, 999, 9999999...) piled up far from the rest of a column;
 * one timestamp that follows another in almost every row (``resolved >= created``), with the
   rows where it does not, the rows where it follows implausibly long after (years where most
-  take hours), and timestamps in the future;
+  take hours), timestamps in the future, and timestamps far earlier than the rest of their
+  column (``1970-01-01`` in a column of last year's orders) or before a date the user names
+  (when the company was founded);
 * a column where almost every value has one shape (an e-mail address, a code like ``C-10616``),
   with the values that do not;
 * columns that are empty together (reported once, as one gap), and gaps that are structural:
@@ -34,6 +36,7 @@ import pandas as pd
 from pilot2prod.audit.findings import Check, Finding
 from pilot2prod.audit.relations import iso_time
 from pilot2prod.audit.scan import (
+    PLACEHOLDER_DATES,
     RULE_HOLDS,
     ColumnScan,
     TableScan,
@@ -65,6 +68,9 @@ class RuleLimits:
 
 
 LIMITS = RuleLimits()
+#: Timestamps earlier than this many interquartile ranges below a column's lower quartile stand
+#: apart from the rest (Tukey's far-out fence on the time line).
+EARLY_FENCE = 3.0
 #: Spans between two ordered timestamps are far out beyond this many interquartile ranges of
 #: their logarithm above the upper quartile (Tukey's far-out fence on the log scale).
 SPAN_FENCE = 3.0
@@ -178,9 +184,10 @@ def time_order(
     validity: pd.DataFrame,
     now: pd.Timestamp,
     declared: set[tuple[str, str]],
+    earliest: pd.Timestamp | None = None,
 ) -> Check:
-    """One timestamp after another in almost every row: the rows where it is not; and
-    timestamps later than the audit's "now"."""
+    """One timestamp after another in almost every row: the rows where it is not; timestamps
+    later than the audit's "now"; and timestamps too early to be true (see :func:`early_dates`)."""
     names = _times(scan, validity)
     if not names:
         return Check()
@@ -236,7 +243,99 @@ def time_order(
         and _int(row[f"before{k}"]) <= (1 - LIMITS.holds) * _int(row[f"both{k}"])
     ]
     findings += implausible_spans(name, table, [*declared, *held], names)
+    findings += early_dates(name, table, names, earliest)
     return Check(findings)
+
+
+def _not_placeholder_day(value: ir.Value) -> ir.BooleanValue:
+    """Not on 1900-01-01, which the completeness check already counts as a stand-in for a
+    missing date."""
+    day = PLACEHOLDER_DATES[0]
+    if value.type().is_temporal():
+        start = pd.Timestamp(day)
+        return (value < start) | (value >= start + pd.Timedelta(days=1))
+    return ~value.startswith(day.isoformat())
+
+
+def early_dates(
+    name: str, table: ir.Table, names: list[str], earliest: pd.Timestamp | None
+) -> list[Finding]:
+    """Timestamps too early to be true. With ``earliest`` (when the company was founded, when
+    the system went live), every value before it. Without it, the values the column itself
+    places far apart: below its far-out fence on the time line, and no more than the share of
+    rows a suggested rule tolerates (a ``1970-01-01`` among last year's orders; a history that
+    simply grew over the years has too many early rows to be called wrong). Engines without
+    quantiles judge only against ``earliest``."""
+    if not names:
+        return []
+    times = {n: iso_time(table[n]) for n in names}
+    counts: dict[str, ir.Value] = {}
+    for i, n in enumerate(names):
+        value = times[n]
+        kept = value.notnull() & _not_placeholder_day(value)
+        counts[f"present{i}"] = kept.sum()
+        if earliest is not None:
+            limit = earliest if value.type().is_temporal() else earliest.strftime("%Y-%m-%d")
+            counts[f"before{i}"] = (kept & (value < limit)).sum()
+            counts[f"min{i}"] = value.min(where=kept & (value < limit))
+    typed = {
+        i: times[n].cast("timestamp").epoch_seconds()
+        for i, n in enumerate(names)
+        if times[n].type().is_temporal()
+    }
+    quartiles: dict[str, object] = {}
+    if typed:
+        try:
+            quartiles = _row(
+                table,
+                **{
+                    f"q{i}": v.quantile([0.25, 0.75], where=_not_placeholder_day(times[names[i]]))
+                    for i, v in typed.items()
+                },
+            )
+        except (ibis_errors.OperationNotDefinedError, ibis_errors.UnsupportedOperationError):
+            quartiles = {}
+    fences = {}
+    for i in typed:
+        pair = quartiles.get(f"q{i}")
+        if pair is not None and len(pair) == 2 and pair[0] is not None and pair[1] > pair[0]:
+            fences[i] = float(pair[0]) - EARLY_FENCE * (float(pair[1]) - float(pair[0]))
+    for i, fence in fences.items():
+        kept = times[names[i]].notnull() & _not_placeholder_day(times[names[i]])
+        counts[f"far{i}"] = (kept & (typed[i] < fence)).sum()
+        counts[f"farmin{i}"] = times[names[i]].min(where=kept & (typed[i] < fence))
+    row = _row(table, **counts)
+    findings = []
+    for i, n in enumerate(names):
+        present = _int(row[f"present{i}"])
+        before = _int(row.get(f"before{i}"))
+        far = _int(row.get(f"far{i}"))
+        if before:
+            text = (
+                f"'{n}' lies before {earliest:%Y-%m-%d}, the earliest plausible date given, in "
+                f"{before:,} rows (the earliest: {_day(row[f'min{i}'])})."
+            )
+            findings.append(
+                Finding(name, "validity", "major", text, n, float(before), rule="early_dates")
+            )
+        elif far and far <= (1 - LIMITS.holds) * present:
+            fence = pd.Timestamp(fences[i], unit="s")
+            text = (
+                f"'{n}' lies far before the rest of the column in {far:,} rows (before "
+                f"{fence:%Y-%m-%d}, where most values are later; the earliest: "
+                f"{_day(row[f'farmin{i}'])}): a default date or a typing error?"
+            )
+            findings.append(
+                Finding(name, "validity", "major", text, n, float(far), rule="early_dates")
+            )
+    return findings
+
+
+def _day(value) -> str:  # noqa: ANN001
+    try:
+        return f"{pd.Timestamp(value):%Y-%m-%d}"
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def _span_text(seconds: float) -> str:

@@ -54,6 +54,8 @@ def planted(frame: pd.DataFrame) -> pd.DataFrame:
     f.loc[late, "resolved"] = "2026-01-10 09:00:00"  # where most tickets take hours
     still_open = f.index[f["resolved"] == ""][:5]
     f.loc[still_open, "created"] = "2031-05-05 10:00:00"  # in the future (and not resolved)
+    epoch = f.index[f["resolved"] == ""][5:8]
+    f.loc[epoch, "created"] = "1970-01-01 00:00:00"  # a default date, far before the rest
     f.loc[50:69, "email"] = ["user at example.org"] * 10 + ["user@"] * 10  # malformed
     f.loc[70:79, "customer_code"] = "unknown-code"  # another shape
     gone = f.index[100:400]
@@ -91,6 +93,11 @@ def test_each_planted_class_is_found(audited):
     assert any(
         "in the future" in m and "5 rows" in m for m in messages(audited, planted_, "created")
     )
+    early = [f for f in audited.audits[planted_].findings if f.rule == "early_dates"]
+    # The three 1970 defaults and the four tickets opened in 2024 (see the spans below); the
+    # twelve tickets "resolved" on 2025-01-01, a year before any other, before they were opened.
+    assert [(f.column, f.value) for f in early] == [("created", 7.0), ("resolved", 12.0)]
+    assert "the earliest: 1970-01-01" in early[0].message
     spans = [f for f in audited.audits[planted_].findings if f.rule == "implausible_spans"]
     assert [(f.column, f.value) for f in spans] == [("resolved", 4.0)]
     assert "the longest: 2.0 years" in spans[0].message
@@ -121,8 +128,27 @@ def test_the_clean_table_raises_none_of_them(audited):
         "missing together",
         "far-out",
         "upper/lower case",
+        "far before the rest",
     ):
         assert not any(fragment in m for m in found), (fragment, found)
+
+
+def test_dates_before_a_given_earliest_date(tmp_path):
+    frame = clean()
+    frame.to_csv(tmp_path / "clean.csv", index=False)
+    result = run(
+        Parameters.parse(
+            {"sources": str(tmp_path), "as_of": "2026-11-02", "earliest_date": "2026-02-01"}
+        )
+    )
+    early = [f for f in result.audits["clean.csv"].findings if f.rule == "early_dates"]
+    truth = int((pd.to_datetime(frame["created"]) < "2026-02-01").sum())
+    truth_resolved = int((pd.to_datetime(frame["resolved"]) < "2026-02-01").sum())
+    assert {(f.column, f.value) for f in early} == {
+        ("created", float(truth)),
+        ("resolved", float(truth_resolved)),
+    }
+    assert "before 2026-02-01, the earliest plausible date given" in early[0].message
 
 
 def test_personal_names_and_national_phone_numbers(audited):
