@@ -46,3 +46,93 @@ def masked_examples(values, limit: int = 3) -> list[str]:
         if len(seen) >= limit:
             break
     return seen
+
+
+# ----------------------------------------------------------------------- free text for models
+#: What replaces each kind of personal data in text a model learns from: one token per kind, so a
+#: model may learn that "a phone number was given" but never a number, an address or a name.
+TEXT_TOKENS = {
+    "email": "piiemail",
+    "phone": "piiphone",
+    "payment_card": "piicard",
+    "iban": "piiiban",
+    "us_ssn": "piissn",
+    "ip_address": "piiip",
+    "person_name": "piiname",
+    "number": "piinumber",
+}
+#: Runs of this many digits or more (PINs, account and order numbers, phone numbers written
+#: without a country code) are replaced too: a model has no use for one particular number.
+LONG_NUMBER = re.compile(r"(?<![\w.])\d[\d ./-]{2,}\d(?![\w])|\b\d{4,}\b")
+#: A word of letters in any script, possibly hyphenated (Jo-Anne, Vuković).
+_ANY_WORD = re.compile(r"\b[^\W\d_]{2,}(?:-[^\W\d_]+)?\b")
+#: What may come just before a word that is capitalised for being first: the end of a sentence,
+#: a line break, a quote or bracket, or a comma (a greeting: "Hello, Something is wrong").
+_SENTENCE_START = re.compile(r"(?:[.!?:;,]\s+|\n\s*|[\"(]\s*)$")
+#: Capitalised for reasons other than being a name.
+NOT_NAMES = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday january february march april "
+    "may june july august september october november december hi hello dear thanks thank "
+    "regards best kind cheers".split()
+)
+
+
+def name_like_words(texts: list[str], min_share: float = 0.95) -> set[str]:
+    """Words written with a capital inside a sentence (almost) every time they occur there, in
+    lower case: the shape of people's names (``Müller``, ``Jo-Anne``) in free text, found from
+    the texts themselves. Words seen only at the start of a sentence are not judged.
+
+    A heuristic, not a named-entity recogniser: product and place names are caught too (they
+    are then masked as well, which costs a model little), and a name written in lower case is
+    missed."""
+    capital: dict[str, int] = {}
+    inside: dict[str, int] = {}
+    for text in texts:
+        for match in _ANY_WORD.finditer(text):
+            start = match.start()
+            if start == 0 or _SENTENCE_START.search(text[max(0, start - 4) : start]):
+                continue
+            word = match.group(0)
+            key = word.lower()
+            inside[key] = inside.get(key, 0) + 1
+            if word.istitle():
+                capital[key] = capital.get(key, 0) + 1
+    return {w for w, n in capital.items() if n / inside[w] >= min_share and w not in NOT_NAMES}
+
+
+def mask_personal_text(
+    texts: list[str], region: str | None = None
+) -> tuple[list[str], dict[str, int]]:
+    """Texts with every piece of personal data the audit's detector validates (e-mail
+    addresses, phone numbers, cards, IBANs, SSNs, IP addresses), name-like words (see
+    :func:`name_like_words`) and long numbers replaced by :data:`TEXT_TOKENS`, before any model
+    or LLM sees them; and how many of each kind were replaced. Masking runs before
+    tokenisation, so no fragment of an address (``jo``, ``doe``, ``example``) reaches a
+    vocabulary."""
+    from pilot2prod.audit.pii import scan_text
+
+    counts: dict[str, int] = {}
+    first_pass = []
+    for text in texts:
+        found = scan_text(text, region)
+        for m in reversed(found):
+            text = text[: m.start] + f" {TEXT_TOKENS[m.kind]} " + text[m.end :]
+            counts[m.kind] = counts.get(m.kind, 0) + 1
+        text, n = LONG_NUMBER.subn(f" {TEXT_TOKENS['number']} ", text)
+        if n:
+            counts["number"] = counts.get("number", 0) + n
+        first_pass.append(text)
+    names = name_like_words(first_pass)
+    if not names:
+        return first_pass, counts
+    pattern = re.compile(
+        r"\b(" + "|".join(re.escape(w) for w in sorted(names, key=len, reverse=True)) + r")\b",
+        re.IGNORECASE,
+    )
+    out = []
+    for text in first_pass:
+        text, n = pattern.subn(TEXT_TOKENS["person_name"], text)
+        if n:
+            counts["person_name"] = counts.get("person_name", 0) + n
+        out.append(text)
+    return out, counts

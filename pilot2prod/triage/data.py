@@ -20,6 +20,7 @@ import pandas as pd
 
 from pilot2prod import timestamps
 from pilot2prod.errors import DataQualityError, DataSourceError
+from pilot2prod.privacy import mask_personal_text
 from pilot2prod.sources import open_table, read_frame, require_columns
 
 KB_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm"}
@@ -41,6 +42,7 @@ class LabelFindings:
     merged_typo_rows: int = 0
     dropped_rare_classes: dict[str, int] = field(default_factory=dict)
     rows_used: int = 0
+    masked: dict[str, int] = field(default_factory=dict)  # kind -> values replaced in the texts
 
     def as_table(self) -> pd.DataFrame:
         rows = [
@@ -58,6 +60,11 @@ class LabelFindings:
                 ", ".join(self.dropped_rare_classes),
             ),
             ("rows used", self.rows_used, ""),
+            (
+                "personal data masked in the texts",
+                sum(self.masked.values()),
+                ", ".join(f"{n:,} {kind.replace('_', ' ')}" for kind, n in self.masked.items()),
+            ),
         ]
         return pd.DataFrame(rows, columns=["step", "rows", "detail"])
 
@@ -167,6 +174,9 @@ def load_examples(
         else raw[text_columns[0]].astype("string").fillna("").str.strip()
     )
     label = raw[label_column].astype("string").str.strip()
+    # Personal data is masked before anything learns from the texts or sends them anywhere.
+    masked, findings.masked = mask_personal_text(text.tolist())
+    text = pd.Series(masked, index=text.index, dtype="string").str.strip()
     frame = pd.DataFrame({"text": text, "label": label})
     if id_column:
         frame["id"] = raw[id_column].astype("string")
@@ -254,10 +264,11 @@ def split_examples(
 
 
 def _clean_document(text: str, suffix: str) -> str:
+    """Text without markup; line breaks are kept (a heading ends a sentence) until
+    :func:`_masked` has masked personal data."""
     if suffix in {".html", ".htm"}:
-        text = html.unescape(_TAG.sub(" ", text))
-    text = _FRONT_MATTER.sub("", text)
-    return _SPACE.sub(" ", text).strip()
+        text = html.unescape(_TAG.sub("\n", text))
+    return _FRONT_MATTER.sub("", text).strip()
 
 
 def load_knowledge_base(path: str, id_column: str = "", text_column: str = "") -> pd.DataFrame:
@@ -288,16 +299,25 @@ def load_knowledge_base(path: str, id_column: str = "", text_column: str = "") -
                 + (f" ({unreadable} could not be decoded as UTF-8)" if unreadable else "")
                 + "; point kb_path at the folder of articles or at a table of documents."
             )
-        return pd.DataFrame(rows)
+        return _masked(pd.DataFrame(rows))
     if not id_column or not text_column:
         raise DataSourceError(
             f"kb_path: '{p.name}' is a table; name its id and text columns with kb_id_column "
             "and kb_text_column."
         )
     table = read_frame(str(p), "kb_path", columns=[id_column, text_column])
-    return pd.DataFrame(
-        {"doc_id": table[id_column].astype(str), "text": table[text_column].astype(str)}
+    return _masked(
+        pd.DataFrame(
+            {"doc_id": table[id_column].astype(str), "text": table[text_column].astype(str)}
+        )
     )
+
+
+def _masked(documents: pd.DataFrame) -> pd.DataFrame:
+    """Knowledge-base texts with personal data masked (a support address, an author's name)."""
+    masked = mask_personal_text(documents["text"].tolist())[0]
+    documents["text"] = [_SPACE.sub(" ", text).strip() for text in masked]
+    return documents
 
 
 def near_duplicates(

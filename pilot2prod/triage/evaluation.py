@@ -112,12 +112,39 @@ def mcnemar_test(correct_a: np.ndarray, correct_b: np.ndarray) -> dict[str, floa
     table = [[int(np.sum(a & b)), int(np.sum(a & ~b))], [int(np.sum(~a & b)), int(np.sum(~a & ~b))]]
     discordant = table[0][1] + table[1][0]
     result = mcnemar(table, exact=discordant < 25, correction=True)
+    n = len(a)
+    # The paired difference in accuracy (first minus second) with a 95 % Wald interval for
+    # paired proportions: what a non-significant test leaves open.
+    diff = (table[0][1] - table[1][0]) / n if n else math.nan
+    se = math.sqrt(max(discordant - (table[0][1] - table[1][0]) ** 2 / n, 0.0)) / n if n else 0.0
     return {
         "only_first_right": table[0][1],
         "only_second_right": table[1][0],
         "statistic": float(result.statistic),
         "p_value": float(result.pvalue),
+        "accuracy_difference": diff,
+        "difference_low": diff - 1.96 * se,
+        "difference_high": diff + 1.96 * se,
     }
+
+
+def mcnemar_reading(test: dict, first: str, second: str, alpha: float = 0.05) -> str:
+    """What McNemar's test shows and what it cannot: a large p-value is no evidence that two
+    approaches are equally good, only that this test set cannot tell them apart; the interval
+    of the difference says how large a difference remains possible."""
+    low, high = 100 * test["difference_low"], 100 * test["difference_high"]
+    span = f"the difference in accuracy lies between {low:+.1f} and {high:+.1f} points (95 %)"
+    if test["p_value"] < alpha:
+        better, worse = (first, second) if test["accuracy_difference"] > 0 else (second, first)
+        return (
+            f"{better} is right on more tickets than {worse} (McNemar p = "
+            f"{test['p_value']:.3f}); {span}."
+        )
+    return (
+        f"This test set holds no clear evidence that {first} and {second} differ (McNemar p = "
+        f"{test['p_value']:.2f}). That does not make them equally good: {span}, so a "
+        "difference of that size cannot be ruled out. More test tickets narrow it."
+    )
 
 
 @dataclass(frozen=True)
@@ -146,8 +173,13 @@ def coverage_at_precision(
     choose = np.asarray(choose_on, dtype=bool)
     c_conf, c_ok = confidence[choose], correct[choose]
     order = np.argsort(-c_conf, kind="stable")
+    ranked = c_conf[order]
     running = np.cumsum(c_ok[order]) / np.arange(1, len(order) + 1)
-    ok = np.flatnonzero((running >= target) & (c_conf[order] > 0))
+    # A threshold routes every item at or above it, ties included: only the last item of a run
+    # of equal confidences is a threshold one can choose (the majority-class rung gives every
+    # item the same confidence, so it routes all or nothing).
+    last_of_tie = np.append(ranked[1:] < ranked[:-1], True) if len(ranked) else ranked > 0
+    ok = np.flatnonzero((running >= target) & (ranked > 0) & last_of_tie)
     threshold = float(c_conf[order][ok[-1]]) if len(ok) else math.inf
     e_conf, e_ok = confidence[~choose], correct[~choose]
     routed = (e_conf >= threshold) & (e_conf > 0)

@@ -115,5 +115,27 @@ def projected_effect(
             f"about {relative:.1%} off the {spec.metric.label}, if routing time is on the "
             "critical path; the pilot measures the real effect."
         )
+        effect += " " + against_target(relative, chosen, p, spec)
+        out["reaches_target"] = relative >= abs(spec.target.relative_change)
     out["projected_effect"] = effect
     return out
+
+
+def against_target(relative: float, chosen: RungResult, p: Parameters, spec: MetricSpec) -> str:
+    """One sentence: can the projected effect reach the signed target, and if not, what would
+    have to be true for it to."""
+    target = abs(spec.target.relative_change)
+    if relative >= target:
+        return (
+            f"That reaches the signed target of {target:.0%} on paper; the impact measurement "
+            "decides."
+        )
+    baseline_minutes = spec.baseline.value * spec.unit_minutes
+    needed_per_routed = target * baseline_minutes / max(chosen.coverage.coverage, 1e-9)
+    return (
+        f"The pilot as scoped cannot reach its own target of {target:.0%}: the projected "
+        f"{relative:.1%} is {target / max(relative, 1e-9):,.0f} times too small. To reach it, "
+        f"each routed ticket would have to save about {needed_per_routed:,.0f} minutes (it "
+        f"saves {p.minutes_saved_per_routed_ticket:g}), or the pilot must change more of the "
+        "process than triage (who works the ticket, not only where it waits)."
+    )

@@ -13,6 +13,7 @@ import pandas as pd
 from pilot2prod import __version__
 from pilot2prod.chapter import Headline
 from pilot2prod.handoff import MODEL_FOLDER, MetricSpec, ModelExport, sha256_of
+from pilot2prod.privacy import mask_personal_text
 from pilot2prod.sources import read_frame, require_columns
 from pilot2prod.triage import evaluation as ev
 from pilot2prod.triage.data import (
@@ -234,7 +235,8 @@ def head_to_head(ladder: Ladder) -> dict[str, Any]:
     )
     a, b = ranked[0], ranked[1]
     test = ev.mcnemar_test(a.correct, b.correct)
-    return test | {"first": a.approach.name, "second": b.approach.name}
+    reading = ev.mcnemar_reading(test, a.approach.name, b.approach.name)
+    return test | {"first": a.approach.name, "second": b.approach.name, "reading": reading}
 
 
 def gold_questions(p: Parameters) -> pd.DataFrame:
@@ -246,7 +248,7 @@ def gold_questions(p: Parameters) -> pd.DataFrame:
     )
     return pd.DataFrame(
         {
-            "question": gold[p.gold_question_column].astype(str),
+            "question": mask_personal_text(gold[p.gold_question_column].astype(str).tolist())[0],
             "doc_id": gold[p.gold_doc_column].astype(str),
         }
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -226,6 +227,77 @@ def test_coverage_threshold_is_chosen_on_one_half_and_measured_on_the_other():
     assert cov.evaluated == 2000
 
 
+def test_tied_confidences_route_all_or_nothing():
+    # The majority-class rung: one confidence for every ticket, a third of them right. The first
+    # ticket in the order happens to be right, which must not make "everything" a threshold.
+    confidence = np.full(600, 0.4)
+    correct = np.zeros(600, dtype=bool)
+    correct[::3] = True
+    correct[0] = True
+    choose = np.arange(600) % 2 == 0
+    cov = ev.coverage_at_precision(confidence, correct, 0.9, choose)
+    assert cov.routed == 0 and cov.coverage == 0.0 and cov.threshold == np.inf
+    # Two tie groups: the confident one is all right, the other a third right.
+    confidence[:200] = 0.9
+    correct[:200] = True
+    cov = ev.coverage_at_precision(confidence, correct, 0.9, choose)
+    assert cov.threshold == 0.9 and cov.precision == 1.0
+    assert cov.coverage == pytest.approx(200 / 600)
+
+
+def test_mcnemar_reading_never_calls_a_large_p_value_equivalence():
+    a = np.arange(300) % 5 != 0  # 80 % right
+    b = a.copy()
+    b[np.flatnonzero(a)[:9]] = False  # 9 tickets only the first gets right,
+    b[np.flatnonzero(~a)[:5]] = True  # 5 only the second
+    test = ev.mcnemar_test(a, b)
+    assert test["p_value"] > 0.05
+    reading = ev.mcnemar_reading(test, "TF-IDF", "rules")
+    assert "no clear evidence" in reading and "does not make them equally good" in reading
+    assert test["difference_low"] < test["accuracy_difference"] < test["difference_high"]
+    assert test["difference_low"] < 0 < test["difference_high"]
+    # Calibration of the interval: it covers the true paired difference about 95 % of the time.
+    covered = 0
+    for seed in range(300):
+        r = np.random.default_rng(seed)
+        first = r.random(400) < 0.8
+        second = np.where(r.random(400) < 0.15, r.random(400) < 0.75, first)
+        truth = 0.15 * (0.8 - 0.75)
+        t = ev.mcnemar_test(first, second)
+        covered += t["difference_low"] <= truth <= t["difference_high"]
+    assert 0.91 <= covered / 300 <= 0.99
+    strong = ev.mcnemar_test(np.ones(200, bool), np.arange(200) % 2 == 0)
+    assert ev.mcnemar_reading(strong, "TF-IDF", "rules").startswith("TF-IDF is right on more")
+
+
+def test_projected_effect_says_when_the_pilot_cannot_reach_its_target():
+    from types import SimpleNamespace
+
+    from pilot2prod.handoff import Baseline, MetricData, MetricDefinition, MetricSpec, Target
+    from pilot2prod.triage import Parameters
+    from pilot2prod.triage.recommend import projected_effect
+
+    spec = MetricSpec(
+        "Median resolution time drops 20 %.",
+        MetricDefinition("median", "median resolution time", "hours", True),
+        MetricData("tickets", {}),
+        Baseline("2026-01-01", "2026-03-01", "2026-03-02", 20.0, 18.0, 22.0, 900, 40),
+        Target(-0.2, 16.0, 0.05, 0.8, "ticket", 100.0, 6),
+    )
+    p = Parameters(minutes_saved_per_routed_ticket=20)
+    chosen = SimpleNamespace(coverage=SimpleNamespace(coverage=0.6))  # a rung's measured share
+    out = projected_effect(chosen, p, spec)
+    # 0.6 x 20 min = 12 min of a 20-hour (1,200-minute) baseline: 1 %, twenty times too small.
+    assert out["projected_relative_change"] == pytest.approx(-0.01)
+    assert out["reaches_target"] is False
+    assert "cannot reach its own target of 20%" in out["projected_effect"]
+    assert "20 times too small" in out["projected_effect"]
+    assert "about 400 minutes" in out["projected_effect"]  # 0.2 x 1,200 / 0.6
+    p = Parameters(minutes_saved_per_routed_ticket=500)
+    out = projected_effect(chosen, p, spec)
+    assert out["reaches_target"] is True and "reaches the signed target" in out["projected_effect"]
+
+
 def test_mcnemar_and_retrieval_metrics_and_break_even():
     a = np.array([True] * 60 + [False] * 40)
     b = np.array([True] * 40 + [False] * 20 + [True] * 5 + [False] * 35)
@@ -405,3 +477,92 @@ def test_leakage_guard_models_never_see_test_texts():
     )
     retrieval.predict_proba([test_only])
     assert len(retrieval.texts_) == len(train) and test_only not in retrieval.texts_
+
+
+# --------------------------------------------------------------------------- personal data
+FIRST = ["Jolanda", "Bartholomew", "Ingrid", "Kwame", "Svetlana", "Thaddeus"]
+LAST = ["Przybylska", "Okonkwo", "Lindqvist", "Abernathy", "Castellanos", "Vuković"]
+
+
+def with_signatures(frame: pd.DataFrame, seed: int = 0) -> tuple[pd.DataFrame, set[str]]:
+    """Signatures with names, e-mail addresses, phone numbers and PINs in a third of the texts;
+    returns the texts and every planted value (and fragment) that must never reach a model."""
+    rng = np.random.default_rng(seed)
+    out, planted = frame.copy(), set()
+    for i in out.index[rng.random(len(out)) < 0.35]:
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        email = f"{first.lower()}.{last.lower()}{i}@example-mail.com"
+        phone = f"+49 30 2{rng.integers(1000000, 9999999)}"
+        pin = f"{rng.integers(1000, 9999)}"
+        out.loc[i, "text"] += f" my PIN is {pin}. Thanks -- {first} {last}, {email}, tel. {phone}"
+        planted |= {first.lower(), last.lower(), email, phone, pin, "mail", f"{last.lower()}{i}"}
+    return out, planted
+
+
+def _vocabularies(model) -> set[str]:
+    """Every word a fitted approach holds: scikit-learn vocabularies and keyword rules,
+    searched recursively through the pipeline."""
+    import sklearn.pipeline
+
+    words: set[str] = set()
+    seen: set[int] = set()
+
+    def walk(obj, depth=0):
+        if id(obj) in seen or depth > 6:
+            return
+        seen.add(id(obj))
+        if hasattr(obj, "vocabulary_") and isinstance(obj.vocabulary_, dict):
+            words.update(obj.vocabulary_)
+        if hasattr(obj, "rules_"):
+            words.update(k for rules in obj.rules_.values() for k, _ in rules)
+        if isinstance(obj, sklearn.pipeline.Pipeline):
+            for _, step in obj.steps:
+                walk(step, depth + 1)
+        for value in getattr(obj, "__dict__", {}).values():
+            if isinstance(value, list | tuple):
+                for v in value:
+                    walk(v, depth + 1)
+            elif hasattr(value, "__dict__") and not isinstance(value, type):
+                walk(value, depth + 1)
+
+    walk(model)
+    return {w for phrase in words for w in str(phrase).split()}
+
+
+@pytest.mark.slow
+def test_personal_data_never_reaches_a_model_the_llm_or_an_output(tmp_path):
+    import joblib
+
+    from pilot2prod.triage.result import export_model, run
+
+    frame, planted = with_signatures(synthetic(600, seed=10))
+    path = write_examples(tmp_path, frame)
+    with FakeLLM() as fake:
+        p = params(
+            tmp_path,
+            examples_path=path,
+            text_columns="message",
+            label_column="intent",
+            id_column="id",
+            llm_base_url=fake.base_url,
+            llm_model="fake",
+            llm_max_items=40,
+        )
+        result = run(p, with_learning_curve=False)
+        prompts = str(fake.requests)
+    masked = result.examples.findings.masked
+    assert masked["email"] == masked["phone"] == frame["text"].str.contains("@").sum()
+    assert masked["person_name"] >= 2 * masked["email"] and masked["number"] >= masked["email"]
+    folder = export_model(result, tmp_path / "out").parent
+    for rung in result.ladder:
+        vocabulary = _vocabularies(rung.approach)
+        assert not vocabulary & planted, (rung.id, sorted(vocabulary & planted)[:5])
+    exported = joblib.load(next(folder.glob("*.joblib")))
+    assert _vocabularies(exported) and not _vocabularies(exported) & planted
+    texts = " ".join(result.split.train["text"]) + " ".join(result.split.test["text"])
+    outputs = [prompts, texts, str(result.keyword_rules.rules_), str(result.confusions)]
+    outputs += [f.read_text(errors="replace") for f in folder.rglob("*") if f.suffix != ".joblib"]
+    for value in planted - {"mail"}:
+        # (as a word of its own: a hash in the metadata may well hold the digits 3939)
+        found = re.compile(rf"(?<![\w.@]){re.escape(value)}(?![\w@])", re.IGNORECASE)
+        assert not any(found.search(text) for text in outputs), value
