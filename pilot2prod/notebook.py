@@ -170,3 +170,13 @@ def table(frame: pd.DataFrame, formats: dict[str, str] | None = None, hide_index
     if hide_index:
         styler = styler.hide(axis="index")
     return styler
+
+
+def fold(frame: pd.DataFrame, rows: int = 20) -> pd.DataFrame:
+    """At most ``rows`` rows of a long table (150 classes do not belong on a page), and one last
+    row saying how many were left out; the full table is in the run's outputs."""
+    if len(frame) <= rows:
+        return frame
+    shown = frame.head(rows).copy()
+    more = pd.DataFrame([{frame.columns[0]: f"... {len(frame) - rows:,} more (see results.json)"}])
+    return pd.concat([shown, more], ignore_index=True)

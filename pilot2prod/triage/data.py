@@ -117,13 +117,14 @@ def read_examples(
     max_rows: int,
     seed: int,
     timestamp_format: str = "",
+    parameter: str = "examples_path",
 ) -> tuple[pd.DataFrame, int, str]:
     """At most ``max_rows`` labelled rows from wherever they live, as text, with the time
     column (if any) as a timestamp ``_time``. ``columns`` maps each parameter to the column it
     names (a missing column is reported under its parameter's name). Returns the rows, how many
     the source holds, and how the rows were chosen (all of them, the newest, or a reproducible
     random sample)."""
-    opened = open_table(reference, "examples_path", as_text=True)
+    opened = open_table(reference, parameter, as_text=True)
     table = opened.table
     wanted = {parameter: c for parameter, c in columns.items() if c}
     require_columns(table.columns, wanted, opened.name)
@@ -143,7 +144,7 @@ def read_examples(
             how = f"a reproducible sample of {max_rows:,} of {total:,} rows"
     frame = selected.execute()
     if frame.empty:
-        raise DataSourceError(f"examples_path: '{opened.name}' has no data rows.")
+        raise DataSourceError(f"{parameter}: '{opened.name}' has no data rows.")
     if time_column:
         epoch = frame.pop("_epoch")
         frame["_time"] = pd.to_datetime(epoch, unit="s", errors="coerce")
@@ -162,11 +163,15 @@ def load_examples(
     max_rows: int = 200_000,
     seed: int = 0,
     timestamp_format: str = "",
+    parameter: str = "examples_path",
 ) -> Examples:
-    """Read labelled examples and check they can support an honest evaluation."""
+    """Read labelled examples and check they can support an honest evaluation.
+    ``parameter`` names the file in messages (``test_path`` for a given test set)."""
     wanted = {"label_column": label_column, "time_column": time_column, "id_column": id_column}
     wanted |= {f"text_columns[{i}]": c for i, c in enumerate(text_columns)}
-    raw, total, how = read_examples(path, wanted, time_column, max_rows, seed, timestamp_format)
+    raw, total, how = read_examples(
+        path, wanted, time_column, max_rows, seed, timestamp_format, parameter
+    )
     findings = LabelFindings(rows_read=len(raw), rows_in_source=total, sampled=how)
     text = (
         raw[text_columns].astype("string").fillna("").agg(" \n".join, axis=1).str.strip()
@@ -235,32 +240,77 @@ def load_examples(
 class Split:
     train: pd.DataFrame
     test: pd.DataFrame
-    policy: str
+    policy: str  # "time", "stratified" or "given"
     cutoff: pd.Timestamp | None = None
+    #: How the test set was made, in a sentence for the report (and why, when it is not what
+    #: the parameters asked for).
+    protocol: str = ""
+
+    def class_mix(self) -> pd.DataFrame:
+        """Each class's share of the training and of the test set: a split that changes the
+        mix changes every score."""
+        train = self.train["label"].value_counts(normalize=True).rename("train share")
+        test = self.test["label"].value_counts(normalize=True).rename("test share")
+        mix = pd.concat([train, test], axis=1).fillna(0.0).rename_axis("class").reset_index()
+        return mix.sort_values("train share", ascending=False, ignore_index=True)
+
+
+def given_test_split(train: Examples, test: Examples, name: str) -> Split:
+    """The user's own, fixed test set (an official split): every labelled example trains."""
+    return Split(
+        train.frame.reset_index(drop=True),
+        test.frame.reset_index(drop=True),
+        "given",
+        protocol=(
+            f"the fixed test set given in test_path ({len(test.frame):,} examples); all "
+            f"{len(train.frame):,} examples of examples_path train"
+        ),
+    )
 
 
 def split_examples(
     examples: Examples, test_share: float = 0.2, seed: int = 0, by_time: bool = True
 ) -> Split:
-    """Freeze a test split: the newest ``test_share`` when times exist, else stratified."""
+    """Freeze a test split: the newest ``test_share`` by time (rows without a time are left
+    out, and counted), else a stratified random split. The split says which it is and why."""
     frame = examples.frame
-    if by_time and "time" in frame and frame["time"].notna().all():
-        ordered = frame.sort_values("time", kind="stable")
-        cut = int(round(len(ordered) * (1 - test_share)))
-        train, test = ordered.iloc[:cut], ordered.iloc[cut:]
-        # Classes that only appear in the test period cannot be learned: report them there.
-        return Split(
-            train.reset_index(drop=True),
-            test.reset_index(drop=True),
-            "time",
-            ordered["time"].iloc[cut],
+    if by_time and "time" in frame:
+        undated = int(frame["time"].isna().sum())
+        if undated < len(frame) - 1:
+            dated = frame[frame["time"].notna()]
+            ordered = dated.sort_values("time", kind="stable")
+            cut = int(round(len(ordered) * (1 - test_share)))
+            train, test = ordered.iloc[:cut], ordered.iloc[cut:]
+            start = ordered["time"].iloc[cut]
+            protocol = f"the newest {test_share:.0%} by time_column (from {start:%Y-%m-%d})"
+            if undated:
+                protocol += (
+                    f"; {undated:,} examples without a readable time were left out of both sets"
+                )
+            # Classes that only appear in the test period cannot be learned: report them there.
+            return Split(
+                train.reset_index(drop=True),
+                test.reset_index(drop=True),
+                "time",
+                ordered["time"].iloc[cut],
+                protocol,
+            )
+        raise DataQualityError(
+            f"time_column: no example has a readable time ({undated:,} rows), so no split by "
+            "time is possible; check time_column and timestamp_format, or leave time_column "
+            "empty for a stratified random split."
         )
     from sklearn.model_selection import train_test_split
 
     train, test = train_test_split(
         frame, test_size=test_share, random_state=seed, stratify=frame["label"]
     )
-    return Split(train.reset_index(drop=True), test.reset_index(drop=True), "stratified")
+    return Split(
+        train.reset_index(drop=True),
+        test.reset_index(drop=True),
+        "stratified",
+        protocol=f"a random {test_share:.0%}, stratified by class (no time_column given)",
+    )
 
 
 def _clean_document(text: str, suffix: str) -> str:

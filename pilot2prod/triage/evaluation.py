@@ -188,6 +188,33 @@ def coverage_at_precision(
     return Coverage(target, threshold, coverage, precision, int(routed.sum()), len(e_conf))
 
 
+def out_of_scope(
+    truth: np.ndarray,
+    predictions: np.ndarray,
+    routing_confidence: np.ndarray,
+    coverage: Coverage,
+    choose_on: np.ndarray,
+    label: str,
+) -> dict[str, float | int]:
+    """Requests that fit no queue (``label``), on the half of the test split where coverage is
+    measured: how many the approach recognised as out of scope (recall), and how many it
+    routed automatically to a real queue at its chosen threshold (each one a customer sent to
+    the wrong team; they never count as time saved)."""
+    measured = ~np.asarray(choose_on, dtype=bool)
+    truth, predictions = np.asarray(truth, dtype=object), np.asarray(predictions, dtype=object)
+    is_oos = (truth == label) & measured
+    routed = (np.asarray(routing_confidence) >= coverage.threshold) & (routing_confidence > 0)
+    n = int(is_oos.sum())
+    routed_oos = int((is_oos & routed).sum())
+    return {
+        "label": label,
+        "test_items": n,
+        "recall": float((predictions[is_oos] == label).mean()) if n else float("nan"),
+        "routed_to_a_queue": routed_oos,
+        "routed_share_of_measured": routed_oos / int(measured.sum()) if measured.any() else 0.0,
+    }
+
+
 def precision_coverage_curve(
     confidence: np.ndarray, correct: np.ndarray, points: int = 50
 ) -> pd.DataFrame:

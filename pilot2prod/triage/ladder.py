@@ -45,6 +45,8 @@ class RungResult:
     speed: ev.Speed
     cost_per_1000: float
     fixed_cost: float
+    #: With ``out_of_scope_label``: how the rung treats requests that fit no queue.
+    out_of_scope: dict | None = None
 
     @property
     def id(self) -> str:
@@ -94,7 +96,16 @@ def _evaluate(
     )
     correct = predictions == truth
     ece = ev.expected_calibration_error(confidence, correct)
-    coverage = ev.coverage_at_precision(confidence, correct, p.target_precision, choose_on)
+    routing = confidence
+    if p.out_of_scope_label:
+        # "None of these" goes to a person: never an automatic routing, whatever the confidence.
+        routing = np.where(predictions == p.out_of_scope_label, 0.0, confidence)
+    coverage = ev.coverage_at_precision(routing, correct, p.target_precision, choose_on)
+    out_of_scope = (
+        ev.out_of_scope(truth, predictions, routing, coverage, choose_on, p.out_of_scope_label)
+        if p.out_of_scope_label
+        else None
+    )
     if speed is None:
         speed = ev.measure_speed(approach, texts, train_seconds, batch_seconds, seed=p.seed)
     per_1000 = ev.cost_per_1000(speed, p.compute_price_per_hour, llm_cost_per_item)
@@ -111,6 +122,7 @@ def _evaluate(
         speed,
         per_1000,
         fixed,
+        out_of_scope,
     )
 
 
@@ -216,6 +228,11 @@ def hybrid_rung(
 def run_ladder(split: Split, p: Parameters, kb_documents: pd.DataFrame | None = None) -> Ladder:
     """Train and evaluate every rung on ``split``, in ladder order."""
     findings: list[str] = []
+    if p.out_of_scope_label and p.out_of_scope_label not in set(split.test["label"]):
+        findings.append(
+            f"out_of_scope_label '{p.out_of_scope_label}' occurs in no test ticket, so how the "
+            "approaches treat requests that fit no queue could not be measured."
+        )
     unseen = sorted(set(split.test["label"]) - set(split.train["label"]))
     if unseen:
         findings.append(

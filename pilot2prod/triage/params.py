@@ -47,6 +47,15 @@ class Parameters(params.Parameters):
     )
     gold_question_column: str = param("", "question column of the gold file")
     gold_doc_column: str = param("", "answering-document id column of the gold file")
+    test_path: str = param(
+        "",
+        'a fixed test set with the same columns (your official split); "" to freeze the newest '
+        "(or a stratified) test_share of examples_path",
+        path="source",
+    )
+    out_of_scope_label: str = param(
+        "", 'the label meaning "none of these queues" (a person decides); "" for none'
+    )
     test_share: float = param(
         0.2, "share of examples frozen as the test split (the newest when timed)"
     )

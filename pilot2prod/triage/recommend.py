@@ -99,12 +99,22 @@ def projected_effect(
     """Minutes saved per ticket, and (with Chapter 1's spec) the share of the baseline."""
     if chosen is None or p.minutes_saved_per_routed_ticket <= 0:
         return {}
-    saved = chosen.coverage.coverage * p.minutes_saved_per_routed_ticket
+    # Out-of-scope requests routed to a real queue save nobody time: they are left out.
+    wrongly_routed = (chosen.out_of_scope or {}).get("routed_share_of_measured", 0.0)
+    useful = max(chosen.coverage.coverage - wrongly_routed, 0.0)
+    saved = useful * p.minutes_saved_per_routed_ticket
     out: dict[str, Any] = {"minutes_saved_per_ticket": saved}
     effect = (
-        f"Routing {chosen.coverage.coverage:.0%} of tickets automatically saves about "
+        f"Routing {useful:.0%} of tickets automatically saves about "
         f"{saved:.1f} minutes per ticket on average "
-        f"({p.minutes_saved_per_routed_ticket:g} min per routed ticket)."
+        f"({p.minutes_saved_per_routed_ticket:g} min per routed ticket"
+        + (
+            f"; the {wrongly_routed:.1%} of tickets that fit no queue but were routed to one "
+            "count as no saving"
+            if wrongly_routed
+            else ""
+        )
+        + ")."
     )
     if spec is not None and spec.metric.lower_is_better:
         baseline = spec.baseline.value
@@ -131,7 +141,9 @@ def against_target(relative: float, chosen: RungResult, p: Parameters, spec: Met
             "decides."
         )
     baseline_minutes = spec.baseline.value * spec.unit_minutes
-    needed_per_routed = target * baseline_minutes / max(chosen.coverage.coverage, 1e-9)
+    wrongly_routed = (chosen.out_of_scope or {}).get("routed_share_of_measured", 0.0)
+    useful = max(chosen.coverage.coverage - wrongly_routed, 1e-9)
+    needed_per_routed = target * baseline_minutes / useful
     return (
         f"The pilot as scoped cannot reach its own target of {target:.0%}: the projected "
         f"{relative:.1%} is {target / max(relative, 1e-9):,.0f} times too small. To reach it, "

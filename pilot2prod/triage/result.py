@@ -12,6 +12,7 @@ import pandas as pd
 
 from pilot2prod import __version__
 from pilot2prod.chapter import Headline
+from pilot2prod.errors import DataQualityError
 from pilot2prod.handoff import MODEL_FOLDER, MetricSpec, ModelExport, sha256_of
 from pilot2prod.privacy import mask_personal_text
 from pilot2prod.sources import read_frame, require_columns
@@ -19,6 +20,7 @@ from pilot2prod.triage import evaluation as ev
 from pilot2prod.triage.data import (
     Examples,
     Split,
+    given_test_split,
     load_examples,
     load_knowledge_base,
     near_duplicates,
@@ -92,6 +94,9 @@ class Result:
                     "cost per 1000": r.cost_per_1000,
                 }
             )
+            if r.out_of_scope is not None:
+                rows[-1]["out-of-scope recall"] = r.out_of_scope["recall"]
+                rows[-1]["out-of-scope routed to a queue"] = r.out_of_scope["routed_to_a_queue"]
         return pd.DataFrame(rows)
 
     def cost_table(self) -> pd.DataFrame:
@@ -190,6 +195,8 @@ class Result:
             "notebook": Parameters.notebook,
             "split": {
                 "policy": self.split.policy,
+                "protocol": self.split.protocol,
+                "class_mix": self.split.class_mix().to_dict("records"),
                 "train": len(self.split.train),
                 "test": len(self.split.test),
                 "cutoff": str(self.split.cutoff) if self.split.cutoff is not None else None,
@@ -198,6 +205,9 @@ class Result:
             "cleaning": self.examples.findings.__dict__,
             "ladder": self.summary().to_dict(orient="records"),
             "coverage": {x.id: x.coverage.__dict__ for x in self.ladder},
+            "out_of_scope": {
+                x.id: x.out_of_scope for x in self.ladder if x.out_of_scope is not None
+            },
             "mcnemar": self.mcnemar,
             "near_duplicates": {
                 "count": len(self.duplicates),
@@ -267,7 +277,29 @@ def run(p: Parameters, with_learning_curve: bool = True) -> Result:
         max_rows=p.max_examples,
         seed=p.seed,
     )
-    split = split_examples(examples, p.test_share, p.seed, by_time=bool(p.time_column))
+    if p.out_of_scope_label and p.out_of_scope_label not in examples.labels:
+        shown = ", ".join(examples.labels[:8]) + (" ..." if len(examples.labels) > 8 else "")
+        raise DataQualityError(
+            f"out_of_scope_label: '{p.out_of_scope_label}' is not a label in "
+            f"'{p.label_column}' (labels: {shown}); give the label that means none of these, "
+            "or leave it empty."
+        )
+    if p.test_path:
+        test = load_examples(
+            p.test_path,
+            p.text_list,
+            p.label_column,
+            p.time_column,
+            p.merge_label_typos,
+            min_class_size=1,
+            id_column=p.id_column,
+            max_rows=p.max_examples,
+            seed=p.seed,
+            parameter="test_path",
+        )
+        split = given_test_split(examples, test, p.test_path)
+    else:
+        split = split_examples(examples, p.test_share, p.seed, by_time=bool(p.time_column))
     return run_on_split(examples, split, p, with_learning_curve)
 
 

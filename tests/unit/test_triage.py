@@ -566,3 +566,111 @@ def test_personal_data_never_reaches_a_model_the_llm_or_an_output(tmp_path):
         # (as a word of its own: a hash in the metadata may well hold the digits 3939)
         found = re.compile(rf"(?<![\w.@]){re.escape(value)}(?![\w@])", re.IGNORECASE)
         assert not any(found.search(text) for text in outputs), value
+
+
+# --------------------------------------------------------------------------- protocols
+def with_out_of_scope(frame: pd.DataFrame, share: float, seed: int) -> pd.DataFrame:
+    """Requests that fit no queue: filler words only, labelled 'oos'."""
+    rng = np.random.default_rng(seed)
+    n = int(share * len(frame))
+    rows = [
+        {"id": f"O{seed}-{i}", "text": " ".join(rng.choice(FILLER, 7)), "label": "oos"}
+        for i in range(n)
+    ]
+    return pd.concat([frame, pd.DataFrame(rows)], ignore_index=True)
+
+
+@pytest.mark.slow
+def test_a_given_test_file_and_out_of_scope_requests(tmp_path):
+    from pilot2prod.triage.result import run
+
+    train = with_out_of_scope(synthetic(500, seed=11, noise=0.05), 0.15, seed=1)
+    test = with_out_of_scope(synthetic(300, seed=12, noise=0.05), 0.15, seed=2)
+    p = params(
+        tmp_path,
+        examples_path=write_examples(tmp_path, train),
+        test_path=write_examples(tmp_path, test, "official_test.csv"),
+        text_columns="message",
+        label_column="intent",
+        out_of_scope_label="oos",
+        minutes_saved_per_routed_ticket=5,
+        target_precision=0.8,
+        min_coverage=0.3,
+    )
+    result = run(p, with_learning_curve=False)
+    split = result.split
+    assert (
+        split.policy == "given" and len(split.test) == len(test) and len(split.train) == len(train)
+    )
+    assert "test_path" in split.protocol
+    mix = split.class_mix().set_index("class")
+    assert mix.loc["oos", "test share"] == pytest.approx((test["label"] == "oos").mean())
+    choose = np.zeros(len(split.test), dtype=bool)
+    from pilot2prod.triage.ladder import threshold_half
+
+    choose = threshold_half(len(split.test), p.seed)
+    for rung in result.ladder:
+        oos = rung.out_of_scope
+        measured = ~choose[rung.items]
+        is_oos = (rung.truth == "oos") & measured
+        assert oos["test_items"] == is_oos.sum()
+        assert oos["recall"] == pytest.approx(np.mean(rung.predictions[is_oos] == "oos"))
+        routing = np.where(rung.predictions == "oos", 0.0, rung.confidence)
+        routed = (routing >= rung.coverage.threshold) & (routing > 0)
+        assert oos["routed_to_a_queue"] == (is_oos & routed).sum()
+        # An item sent to "none of these" is never counted as routed automatically.
+        assert rung.coverage.routed == (routed & measured).sum()
+    tfidf = result.ladder["tfidf"].out_of_scope
+    assert tfidf["recall"] > 0.8  # filler-only texts are easy to tell apart here
+    rec = result.recommendation
+    chosen = result.ladder[rec["approach"]]
+    useful = chosen.coverage.coverage - chosen.out_of_scope["routed_share_of_measured"]
+    assert rec["minutes_saved_per_ticket"] == pytest.approx(5 * useful)
+    assert "out-of-scope recall" in result.summary().columns
+    assert set(result.results()["out_of_scope"]) == set(result.ladder.rungs)
+
+
+def test_a_test_file_without_the_columns_names_the_file_and_the_column(tmp_path):
+    from pilot2prod.triage.result import run
+
+    path = write_examples(tmp_path, synthetic(200, seed=3))
+    other = tmp_path / "test.csv"
+    synthetic(50, seed=4).to_csv(other, index=False)  # columns text/label, not message/intent
+    p = params(
+        tmp_path,
+        examples_path=path,
+        test_path=str(other),
+        text_columns="message",
+        label_column="intent",
+    )
+    with pytest.raises(DataSourceError, match="label_column: column 'intent' is not in 'test.csv'"):
+        run(p, with_learning_curve=False)
+
+
+def test_an_out_of_scope_label_that_is_not_a_label(tmp_path):
+    from pilot2prod.triage.result import run
+
+    p = params(
+        tmp_path,
+        examples_path=write_examples(tmp_path, synthetic(200, seed=3)),
+        text_columns="message",
+        label_column="intent",
+        out_of_scope_label="none_of_these",
+    )
+    with pytest.raises(DataQualityError, match="out_of_scope_label: 'none_of_these' is not a"):
+        run(p, with_learning_curve=False)
+
+
+def test_a_time_split_leaves_undated_rows_out_and_says_so():
+    from pilot2prod.triage.data import split_examples
+
+    frame = synthetic(300, seed=5)
+    frame["time"] = pd.date_range("2026-01-01", periods=300, freq="h")
+    frame.loc[[3, 7], "time"] = pd.NaT
+    split = split_examples(Examples(frame, LabelFindings(), "x"), 0.2, 0, by_time=True)
+    assert split.policy == "time" and len(split.train) + len(split.test) == 298
+    assert "2 examples without a readable time were left out" in split.protocol
+    assert split.test["time"].min() > split.train["time"].max()
+    frame["time"] = pd.NaT
+    with pytest.raises(DataQualityError, match="time_column: no example has a readable time"):
+        split_examples(Examples(frame, LabelFindings(), "x"), 0.2, 0, by_time=True)
