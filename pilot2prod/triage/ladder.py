@@ -5,14 +5,16 @@ only. Rungs are kept by their stable id (:data:`~pilot2prod.triage.models.LADDER
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from pilot2prod.triage import evaluation as ev
 from pilot2prod.triage.data import Split
-from pilot2prod.triage.llm import KnowledgeBaseIndex, LLMClassifier, LLMUnavailable
+from pilot2prod.triage.llm import KnowledgeBaseIndex, LLMClassifier, LLMSettings, LLMUnavailable
 from pilot2prod.triage.models import (
     LADDER,
     Approach,
@@ -24,7 +26,7 @@ from pilot2prod.triage.models import (
     TfidfLinear,
     WordLlamaEmbedder,
 )
-from pilot2prod.triage.params import Parameters
+from pilot2prod.triage.params import LOCAL, Parameters
 
 #: The classifier the hybrid trusts when confident, and whose mistakes are shown per class.
 WORKHORSE = "tfidf"
@@ -159,9 +161,37 @@ def classic_rungs(
     return out
 
 
+@contextmanager
+def llm_endpoint(p: Parameters, findings: list[str]) -> Iterator[LLMSettings | None]:
+    """The LLM settings for this run: ``None`` when the LLM is off (or the bundled model
+    cannot start, which becomes a finding); for ``llm_base_url=local``, the bundled model
+    served on loopback while the ladder needs it."""
+    settings = p.llm
+    if not settings.enabled:
+        yield None
+        return
+    if settings.base_url != LOCAL:
+        yield settings
+        return
+    from pilot2prod.triage.local_llm import serve
+
+    try:
+        server = serve()
+        url = server.__enter__()
+    except LLMUnavailable as exc:
+        findings.append(str(exc))
+        yield None
+        return
+    try:
+        yield replace(settings, base_url=url)
+    finally:
+        server.__exit__(None, None, None)
+
+
 def llm_rung(
     split: Split,
     p: Parameters,
+    settings: LLMSettings,
     retrieval: Retrieval,
     kb: KnowledgeBaseIndex | None,
     choose_on: np.ndarray,
@@ -169,7 +199,7 @@ def llm_rung(
 ) -> RungResult | None:
     """The RAG rung on a bounded sample of test items; ``None`` (with a finding) when the
     endpoint cannot be used."""
-    llm = LLMClassifier(p.llm, retrieval, kb).fit(
+    llm = LLMClassifier(settings, retrieval, kb).fit(
         split.train["text"].tolist(), split.train["label"].to_numpy()
     )
     n_test = len(split.test)
@@ -243,14 +273,15 @@ def run_ladder(split: Split, p: Parameters, kb_documents: pd.DataFrame | None = 
     choose_on = threshold_half(len(split.test), p.seed)
     rungs = classic_rungs(split, p, embedder, choose_on)
     kb = KnowledgeBaseIndex(kb_documents, embedder) if kb_documents is not None else None
-    if p.llm.enabled:
-        rag = llm_rung(split, p, rungs["retrieval"].approach, kb, choose_on, findings)
-        if rag is not None:
-            rungs["rag"] = rag
-    try:
-        rungs["hybrid"] = hybrid_rung(split, p, rungs, choose_on)
-    except LLMUnavailable as exc:  # pragma: no cover - the LLM answered a moment ago
-        findings.append(str(exc))
+    with llm_endpoint(p, findings) as settings:
+        if settings is not None:
+            rag = llm_rung(split, p, settings, rungs["retrieval"].approach, kb, choose_on, findings)
+            if rag is not None:
+                rungs["rag"] = rag
+        try:
+            rungs["hybrid"] = hybrid_rung(split, p, rungs, choose_on)
+        except LLMUnavailable as exc:  # pragma: no cover - the LLM answered a moment ago
+            findings.append(str(exc))
     ordered = {rung_id: rungs[rung_id] for rung_id in LADDER if rung_id in rungs}
     return Ladder(ordered, findings, kb, embedder)
 

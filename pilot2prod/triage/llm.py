@@ -25,6 +25,29 @@ SYSTEM_PROMPT = (
     "You route customer-support tickets to a category. Answer with exactly one category name "
     "from the list, copied exactly, and nothing else. If none fits, answer: unknown."
 )
+#: The answer when no category fits (an abstention).
+UNKNOWN = "unknown"
+
+
+def label_schema(labels: list[str]) -> dict:
+    """A JSON schema whose only valid answers are the labels (or "unknown")."""
+    return {
+        "type": "object",
+        "properties": {"category": {"type": "string", "enum": [*labels, UNKNOWN]}},
+        "required": ["category"],
+        "additionalProperties": False,
+    }
+
+
+def response_format(kind: str, labels: list[str]) -> dict | None:
+    if kind == "json_schema":
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": "route", "schema": label_schema(labels), "strict": True},
+        }
+    if kind == "json_object":
+        return {"type": "json_object", "schema": label_schema(labels)}
+    return None
 
 
 class LLMUnavailable(Pilot2ProdError):
@@ -42,6 +65,7 @@ class LLMSettings:
     price_output_per_1k: float = 0.0
     max_examples: int = 5
     max_passages: int = 2
+    response_format: str = "json_schema"
 
     @property
     def enabled(self) -> bool:
@@ -102,7 +126,14 @@ def build_prompt(
 
 
 def parse_label(answer: str, labels: list[str]) -> str | None:
-    """The label an answer names, or ``None`` (an abstention) when it names none or several."""
+    """The label an answer names, or ``None`` (an abstention) when it names none or several,
+    or says "unknown". A JSON answer (``{"category": "billing"}``) is read by its field."""
+    try:
+        parsed = json.loads(answer)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and isinstance(parsed.get("category"), str):
+        answer = parsed["category"]
     cleaned = answer.strip().strip("`'\"*.:").strip().lower()
     by_lower = {label.lower(): label for label in labels}
     if cleaned in by_lower:
@@ -161,8 +192,20 @@ class LLMClassifier(Approach):
             )
         return self._client
 
+    def _request(self, messages: list[dict[str, str]]) -> dict:
+        request = {
+            "model": self.settings.model,
+            "messages": messages,
+            "temperature": 0,
+            "max_tokens": 40,
+        }
+        constraint = response_format(self.settings.response_format, [str(c) for c in self.classes_])
+        if constraint is not None:
+            request["response_format"] = constraint
+        return request
+
     def _cache_path(self, messages: list[dict[str, str]]) -> Path:
-        request = {"model": self.settings.model, "messages": messages, "temperature": 0}
+        request = self._request(messages)
         digest = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
         return Path(self.settings.cache_dir) / f"{digest}.json"
 
@@ -178,9 +221,7 @@ class LLMClassifier(Approach):
         from openai import APIError
 
         try:
-            response = self.client.chat.completions.create(
-                model=self.settings.model, messages=messages, temperature=0, max_tokens=20
-            )
+            response = self.client.chat.completions.create(**self._request(messages))
         except APIError as exc:
             raise LLMUnavailable(
                 f"llm_base_url: the endpoint {self.settings.base_url} did not answer "

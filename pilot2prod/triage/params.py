@@ -17,6 +17,15 @@ from pilot2prod.params import param
 if TYPE_CHECKING:
     from pilot2prod.triage.llm import LLMSettings
 
+#: The value of ``llm_base_url`` that starts the bundled small model on loopback
+#: (:mod:`pilot2prod.triage.local_llm`), and the name its server gives the model.
+LOCAL = "local"
+LOCAL_MODEL = "smollm2-135m-instruct"
+#: How the answer is constrained to the label set: OpenAI's ``json_schema`` (also vLLM, Ollama,
+#: llama.cpp's own server), ``json_object`` with a ``schema`` (llama-cpp-python, Anyscale), or
+#: ``text`` (no constraint; the answer is parsed).
+RESPONSE_FORMATS = ("json_schema", "json_object", "text")
+
 
 @dataclass(frozen=True)
 class Parameters(params.Parameters):
@@ -68,9 +77,16 @@ class Parameters(params.Parameters):
     latency_budget_ms: float = param(50.0, "p95 time to route one ticket, in milliseconds")
     compute_price_per_hour: float = param(0.10, "price of one CPU machine hour, in your currency")
     llm_base_url: str = param(
-        "", 'OpenAI-compatible endpoint, e.g. http://localhost:8000/v1; "" turns the LLM off'
+        "",
+        'OpenAI-compatible endpoint, e.g. http://localhost:8000/v1; "local" for the bundled '
+        'small model on this machine; "" turns the LLM off',
     )
-    llm_model: str = param("", "model name at that endpoint")
+    llm_model: str = param("", 'model name at that endpoint (not needed for "local")')
+    llm_response_format: str = param(
+        "json_schema",
+        'how answers are held to the label set: "json_schema" (OpenAI, vLLM, Ollama), '
+        '"json_object" (llama-cpp-python) or "text"',
+    )
     llm_api_key_env: str = param(
         "",
         'NAME of the environment variable holding the key (never the key); "" for no key',
@@ -150,11 +166,17 @@ class Parameters(params.Parameters):
             ) from None
         if any(s < 2 for s in sizes):
             raise ParameterError("Parameter learning_curve_sizes: each size must be at least 2.")
-        if self.llm_base_url:
+        if self.llm_response_format not in RESPONSE_FORMATS:
+            raise ParameterError(
+                f"Parameter llm_response_format is '{self.llm_response_format}'; use one of "
+                f"{', '.join(RESPONSE_FORMATS)}."
+            )
+        if self.llm_base_url and self.llm_base_url != LOCAL:
             if not self.llm_base_url.startswith(("http://", "https://")):
                 raise ParameterError(
                     f"Parameter llm_base_url is '{self.llm_base_url}'; give an http(s) URL such "
-                    "as http://localhost:8000/v1, or leave it empty to skip the LLM rung."
+                    "as http://localhost:8000/v1, local for the bundled model, or leave it "
+                    "empty to skip the LLM rung."
                 )
             if not self.llm_model:
                 raise ParameterError(
@@ -174,6 +196,15 @@ class Parameters(params.Parameters):
     def llm(self) -> LLMSettings:
         from pilot2prod.triage.llm import LLMSettings
 
+        if self.llm_base_url == LOCAL:  # the bundled model; its server's own conventions
+            return LLMSettings(
+                LOCAL,
+                LOCAL_MODEL,
+                "",
+                self.llm_cache_dir,
+                timeout_s=120.0,
+                response_format="json_object",
+            )
         return LLMSettings(
             self.llm_base_url,
             self.llm_model,
@@ -181,4 +212,5 @@ class Parameters(params.Parameters):
             self.llm_cache_dir,
             price_input_per_1k=self.llm_price_input_per_1k,
             price_output_per_1k=self.llm_price_output_per_1k,
+            response_format=self.llm_response_format,
         )

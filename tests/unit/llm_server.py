@@ -62,6 +62,8 @@ class FakeLLM:
                     answer = "Hmm, hard to say. Maybe something about money?"
                 else:
                     answer = first.group(1) if first else "unknown"
+                    if body.get("response_format"):  # a constrained answer is JSON
+                        answer = json.dumps({"category": answer})
                 self._send(
                     200,
                     {

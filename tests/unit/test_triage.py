@@ -285,7 +285,7 @@ def test_projected_effect_says_when_the_pilot_cannot_reach_its_target():
         Target(-0.2, 16.0, 0.05, 0.8, "ticket", 100.0, 6),
     )
     p = Parameters(minutes_saved_per_routed_ticket=20)
-    chosen = SimpleNamespace(coverage=SimpleNamespace(coverage=0.6))  # a rung's measured share
+    chosen = SimpleNamespace(coverage=SimpleNamespace(coverage=0.6), out_of_scope=None)
     out = projected_effect(chosen, p, spec)
     # 0.6 x 20 min = 12 min of a 20-hour (1,200-minute) baseline: 1 %, twenty times too small.
     assert out["projected_relative_change"] == pytest.approx(-0.01)
@@ -322,6 +322,9 @@ def test_parse_label_counts_invalid_answers_as_abstentions():
     assert parse_label("billing or access", labels) is None
     assert parse_label("something about money", labels) is None
     assert parse_label("bill_disputes", labels) == "bill_disputes"
+    assert parse_label('{"category": "access"}', labels) == "access"  # a constrained answer
+    assert parse_label('{"category": "unknown"}', labels) is None  # none fits: abstained
+    assert parse_label('{"other": 1}', labels) is None
 
 
 # --------------------------------------------------------------------------- models
@@ -407,6 +410,9 @@ def test_ladder_with_llm_uses_context_caches_and_counts_cost(tmp_path):
         assert llm.completion_tokens == 3 * 120
         assert rag.cost_per_1000 >= 1000 * expected / 120
         assert any("not a valid label" in f for f in first.findings)
+        # Every request holds the answer to the label set (or "unknown") by a JSON schema.
+        schema = fake.requests[0]["response_format"]["json_schema"]["schema"]
+        assert schema["properties"]["category"]["enum"] == [*sorted(TOPICS), "unknown"]
         hybrid = first.ladder["hybrid"]
         assert hybrid.approach.fallback is llm
 
