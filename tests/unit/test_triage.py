@@ -680,3 +680,14 @@ def test_a_time_split_leaves_undated_rows_out_and_says_so():
     frame["time"] = pd.NaT
     with pytest.raises(DataQualityError, match="time_column: no example has a readable time"):
         split_examples(Examples(frame, LabelFindings(), "x"), 0.2, 0, by_time=True)
+
+
+def test_the_embedder_leaves_the_logging_configuration_alone():
+    import logging
+
+    from pilot2prod.triage.models import WordLlamaEmbedder
+
+    root = logging.getLogger()
+    before = (root.level, list(root.handlers))
+    WordLlamaEmbedder().embed(["a ticket"])
+    assert (root.level, list(root.handlers)) == before  # no INFO lines in a report
