@@ -293,10 +293,15 @@ def run(p: Parameters) -> Result:
     base = baseline_table(window, p)
     overall = base.iloc[0].to_dict()
     if not np.isfinite(overall["km"]):
+        lower = (
+            "a lower percentile (metric=percentile, e.g. percentile=25)"
+            if p.metric == "median"
+            else "the median or a lower percentile"
+        )
         raise DataQualityError(
             f"metric: the {p.metric_label(events.unit)} cannot be estimated because too many "
-            "events are still open; use the median or a lower percentile, or a longer baseline "
-            "window."
+            f"events are still open (fewer than that share ever ended); use {lower}, or a "
+            "longer baseline window."
         )
     daily = engine_counts.daily_durations(events)
     guard = guardrails(

@@ -297,3 +297,60 @@ def test_input_file_is_not_modified(field_service):
     before = path.read_bytes()
     analyse(_params(path))
     assert path.read_bytes() == before
+
+
+# --------------------------------------------------------------------------- silent errors
+def _field(tmp_path, frame: pd.DataFrame, **overrides) -> Parameters:
+    path = tmp_path / "cases.csv"
+    frame.to_csv(path, index=False)
+    return Parameters.parse({"events_path": str(path), **FIELD_PARAMS, **overrides})
+
+
+def test_an_implausible_duration_is_listed_and_left_out_not_called_open(tmp_path):
+    frame, _ = make_events(export="2025-07-01")
+    closed = frame.index[frame["closed"] != ""][:3]
+    # Closed 7 years after opening (a typo in the year), where cases take days.
+    frame.loc[closed, "closed"] = "01/06/2032 10:00"
+    r = analyse(_field(tmp_path, frame, as_of=""))
+    assert r.events.report.implausible_durations == 3
+    assert len(r.events.implausible) == 3 and (r.events.implausible["duration"] > 2000).all()
+    # The analysis date stays at the newest plausible timestamp, not in 2032.
+    assert r.events.as_of < pd.Timestamp("2025-07-02")
+    listed = r.results()["implausible_durations"]
+    assert len(listed) == 3
+
+
+def test_a_column_that_repeats_is_not_an_id(tmp_path):
+    frame, _ = make_events()
+    frame.loc[frame.index[::5], "case_ref"] = "CS00001"  # 20 % of rows share one "id"
+    with pytest.raises(DataQualityError, match="id_column: .*not an id"):
+        analyse(_field(tmp_path, frame))
+
+
+def test_a_few_repeated_ids_are_counted_and_dropped(tmp_path):
+    frame, _ = make_events()
+    copies = frame.iloc[:5]
+    r = analyse(_field(tmp_path, pd.concat([frame, copies], ignore_index=True)))
+    assert r.events.report.duplicate_ids == 5
+
+
+def test_an_empty_end_column_says_so(tmp_path):
+    frame, _ = make_events()
+    frame["closed"] = ""
+    with pytest.raises(DataQualityError, match="end_column: 'closed' is empty in every row"):
+        analyse(_field(tmp_path, frame))
+
+
+def test_no_closed_only_bias_is_shown_for_small_segments_or_without_open_cases(tmp_path):
+    frame, _ = make_events(n=700)
+    frame.loc[frame.index[:20], "region"] = "Islands"  # a segment too small to read into
+    still_open = frame["closed"] == ""
+    opened = pd.to_datetime(frame.loc[still_open, "opened"], format="%d/%m/%Y %H:%M")
+    # Every case closed two hours after it opened: nothing is open at the export.
+    frame.loc[still_open, "closed"] = (opened + pd.Timedelta(hours=2)).dt.strftime("%d/%m/%Y %H:%M")
+    r = analyse(_field(tmp_path, frame, as_of="2025-07-02"))
+    table = r.baseline.set_index("segment") if "segment" in r.baseline else r.baseline
+    assert r.overall["open"] == 0
+    # With nothing open, the closed-only median is the Kaplan-Meier median: no bias at all.
+    assert r.overall["naive_bias"] == pytest.approx(0.0, abs=1e-9)
+    assert np.isnan(table.loc["Islands", "naive_bias"])
