@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import warnings
 from datetime import date, datetime
 from pathlib import Path
 from types import ModuleType
@@ -26,6 +27,11 @@ from pilot2prod import plots
 from pilot2prod.chapter import Headline
 from pilot2prod.errors import Pilot2ProdError
 from pilot2prod.paths import new_run_dir
+
+# tqdm.auto warns in every kernel without ipywidgets (the embedding and BM25 libraries import
+# it, before setup() runs): a warning box with a local path at the top of a client's report.
+# Set on import: the notebooks import this module first.
+warnings.filterwarnings("ignore", message="IProgress not found")
 
 
 def setup() -> None:
@@ -85,11 +91,11 @@ def headline(result: Any) -> None:
     display(HTML(headline_html(result.headline())))
 
 
-def finish(result: Any, out: Path, sentences: dict[str, str] | None = None) -> Path:
-    """Write ``results.json`` and glue the numbers (and sentences) the chapter prose quotes."""
-    path = write_results(out, result.results())
+def finish(result: Any, out: Path, sentences: dict[str, str] | None = None) -> None:
+    """Write ``results.json`` and glue the numbers (and sentences) the chapter prose quotes.
+    Returns nothing: the last cell's value would print the run folder's path into the report."""
+    write_results(out, result.results())
     glue(result.glue_values(), sentences)
-    return path
 
 
 def output_folder(output_dir: str, notebook: str) -> Path:

@@ -184,6 +184,10 @@ def kernel_log(path: Path) -> Iterator[TextIO]:
         os.close(saved)
 
 
+#: The reports' HTML template (JupyterLab's, without scripts fetched from the internet).
+TEMPLATES = Path(__file__).parent / "templates"
+
+
 def export_html(executed: Path) -> tuple[Path, Path]:
     """Write ``<name>.html`` and ``<name>.no-code.html`` beside the executed notebook."""
     from nbconvert import HTMLExporter
@@ -192,9 +196,10 @@ def export_html(executed: Path) -> tuple[Path, Path]:
     with warnings.catch_warnings():
         # Glued values carry a mimetype HTML cannot show; they are meant to be invisible.
         warnings.filterwarnings("ignore", message="Your element with mimetype")
-        full, _ = HTMLExporter().from_notebook_node(nb)
+        report = {"template_name": "report", "extra_template_basedirs": [str(TEMPLATES)]}
+        full, _ = HTMLExporter(**report).from_notebook_node(nb)
         exporter = HTMLExporter(
-            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+            **report, exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
         )
         no_code, _ = exporter.from_notebook_node(nb)
     html = executed.with_suffix(".html")

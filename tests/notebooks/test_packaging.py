@@ -14,6 +14,7 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
+import reports
 import yaml
 
 from conftest import FIELD_PARAMS, acme_values, make_events
@@ -54,7 +55,7 @@ def test_every_third_party_import_is_a_declared_dependency():
 
 def test_every_declared_dependency_is_pinned_in_requirements():
     pins = {
-        line.split("==")[0].strip().lower().replace("_", "-")
+        line.split("==")[0].split("[")[0].strip().lower().replace("_", "-")
         for requirements in ("requirements.txt", "requirements-spark.txt")
         for line in (REPO_ROOT / requirements).read_text().splitlines()
         if "==" in line and not line.startswith("#")
@@ -108,10 +109,12 @@ def test_an_installed_wheel_runs_an_engagement_outside_the_checkout(tmp_path):
     frame.to_csv(tmp_path / "field_cases.csv", index=False)
     engagement = {
         "01_success_metric": {"events_path": "field_cases.csv", **FIELD_PARAMS, "n_bootstrap": 300},
+        "02_data_audit": {"sources": "field_cases.csv", "as_of": "2025-07-02"},
         "03_simple_vs_rag": acme_values("03_simple_vs_rag")
         | {
             "kb_path": "",
             "gold_path": "",
+            "llm_base_url": "",  # the bundled model runs in the book's build
             "max_examples": 600,
             "n_bootstrap": 200,
             "learning_curve_seeds": 1,
@@ -161,6 +164,10 @@ def test_an_installed_wheel_runs_an_engagement_outside_the_checkout(tmp_path):
         assert 'class="jp-CodeMirrorEditor' not in no_code  # no code cells for executives
         assert 'class="jp-CodeMirrorEditor' in (folder / f"{name}.html").read_text()
         assert "<img" in no_code  # figures survive the no-code export
+        # Fit for a client: the answer first, no traceback, warning or path of this machine.
+        assert reports.problems(no_code, folder) == [], name
+    # In a browser, offline: the summary on the first screen, no console error.
+    assert reports.check_in_chromium([f / f"{n}.no-code.html" for n, f in runs.items()]) == []
     used = yaml.safe_load((runs["01_success_metric"] / "parameters.yaml").read_text())
     assert used["events_path"] == str(tmp_path / "field_cases.csv")  # resolved where it ran
     # The triage notebook was handed this run's success metric and read it.
