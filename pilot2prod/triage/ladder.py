@@ -260,6 +260,32 @@ def hybrid_rung(
     return _evaluate(hybrid, train_seconds, split, items, choose_on[items], p)
 
 
+#: A test set whose class mix differs from training's by at least this total variation
+#: distance (half the sum of absolute differences of the shares) is reported.
+MIX_SHIFT = 0.2
+
+
+def class_mix_shift(split: Split) -> str:
+    """A sentence when the test set's class mix is far from training's (a process that
+    changed, a period when one problem spiked), else ""."""
+    mix = split.class_mix()
+    difference = (mix["test share"] - mix["train share"]).abs()
+    distance = 0.5 * float(difference.sum())
+    if distance < MIX_SHIFT:
+        return ""
+    worst = mix.assign(d=difference).nlargest(3, "d")
+    shown = "; ".join(
+        f"{row['class']}: {row['train share']:.0%} of training, {row['test share']:.0%} of test"
+        for _, row in worst.iterrows()
+    )
+    return (
+        f"The test set's class mix differs from training's ({shown}; total variation "
+        f"{distance:.0%}): the scores describe the test period, and a model trained on the "
+        "earlier one may be out of date. Check whether the process changed, and retrain on "
+        "recent data."
+    )
+
+
 def run_ladder(split: Split, p: Parameters, kb_documents: pd.DataFrame | None = None) -> Ladder:
     """Train and evaluate every rung on ``split``, in ladder order."""
     findings: list[str] = []
@@ -268,6 +294,9 @@ def run_ladder(split: Split, p: Parameters, kb_documents: pd.DataFrame | None = 
             f"out_of_scope_label '{p.out_of_scope_label}' occurs in no test ticket, so how the "
             "approaches treat requests that fit no queue could not be measured."
         )
+    drift = class_mix_shift(split)
+    if drift:
+        findings.append(drift)
     unseen = sorted(set(split.test["label"]) - set(split.train["label"]))
     if unseen:
         findings.append(

@@ -14,7 +14,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 import sklearn
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.svm import LinearSVC
@@ -72,6 +72,16 @@ class MajorityClass(Approach):
         return np.tile(self.prior_, (len(texts), 1))
 
 
+#: Keywords a person could maintain: words of three letters or more (no numbers, no "ll" of
+#: "I'll"), and neither English stop words, greetings nor pieces of web addresses.
+RULE_TOKEN = r"(?u)\b[^\W\d_]{3,}\b"
+RULE_STOP_WORDS = sorted(
+    ENGLISH_STOP_WORDS
+    | {"hello", "hey", "dear", "thanks", "thank", "regards", "cheers", "please", "pls"}
+    | {"https", "http", "www", "com", "amp", "html"}
+)
+
+
 class KeywordRules(Approach):
     """Keyword rules a person could read and maintain (Rule #1: try a heuristic first).
 
@@ -91,7 +101,11 @@ class KeywordRules(Approach):
         self.classes_ = np.unique(labels)
         min_df = max(1, min(self.min_count, len(texts) // (4 * len(self.classes_)) or 1))
         vectoriser = CountVectorizer(
-            ngram_range=(1, 2), min_df=min_df, binary=True, stop_words="english"
+            ngram_range=(1, 2),
+            min_df=min_df,
+            binary=True,
+            stop_words=RULE_STOP_WORDS,
+            token_pattern=RULE_TOKEN,
         )
         matrix = vectoriser.fit_transform(texts)
         vocabulary = vectoriser.get_feature_names_out()
