@@ -11,6 +11,7 @@ cost honestly, not what a large model would score.
 from __future__ import annotations
 
 import importlib.util
+import os
 import socket
 import subprocess
 import sys
@@ -62,9 +63,14 @@ def _ready(url: str) -> bool:
 
 @contextmanager
 def serve(
-    context_tokens: int = 4096, threads: int = 2, start_timeout_s: float = 180.0
+    context_tokens: int = 4096, threads: int | None = None, start_timeout_s: float = 180.0
 ) -> Iterator[str]:
-    """Start the bundled model on a free loopback port; yield its base URL; stop it."""
+    """Start the bundled model on a free loopback port; yield its base URL; stop it.
+
+    ``threads`` defaults to half the machine's cores: llama.cpp's threads spin while they
+    wait, so a second busy process (a test worker, the notebook's own kernel) on the other
+    cores would slow every answer many times over."""
+    threads = threads or max(1, (os.cpu_count() or 2) // 2)
     if importlib.util.find_spec("llama_cpp") is None:
         raise LLMUnavailable(
             f"llm_base_url=local: llama-cpp-python is not installed; {INSTALL_HINT}"

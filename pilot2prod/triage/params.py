@@ -204,6 +204,9 @@ class Parameters(params.Parameters):
                 self.llm_cache_dir,
                 timeout_s=120.0,
                 response_format="json_object",
+                # A short prompt: a 135M model on a CPU spends its time reading the prompt.
+                max_examples=4,
+                max_passages=1,
             )
         return LLMSettings(
             self.llm_base_url,

@@ -691,3 +691,13 @@ def test_the_embedder_leaves_the_logging_configuration_alone():
     before = (root.level, list(root.handlers))
     WordLlamaEmbedder().embed(["a ticket"])
     assert (root.level, list(root.handlers)) == before  # no INFO lines in a report
+
+
+def test_long_tables_are_folded_with_a_count_of_what_was_left_out():
+    from pilot2prod.notebook import fold
+
+    frame = pd.DataFrame({"class": [f"c{i}" for i in range(150)], "f1": np.linspace(0, 1, 150)})
+    folded = fold(frame, 25)
+    assert len(folded) == 26 and folded["class"].iloc[-1] == "... 125 more (see results.json)"
+    assert np.isnan(folded["f1"].iloc[-1])
+    assert fold(frame.head(10), 25).equals(frame.head(10))
