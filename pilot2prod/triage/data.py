@@ -22,6 +22,7 @@ from pilot2prod import timestamps
 from pilot2prod.errors import DataQualityError, DataSourceError
 from pilot2prod.privacy import mask_personal_text
 from pilot2prod.sources import open_table, read_frame, require_columns
+from pilot2prod.sources.formats import detect_encoding
 
 KB_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm"}
 _TAG = re.compile(r"<[^>]+>")
@@ -321,32 +322,77 @@ def _clean_document(text: str, suffix: str) -> str:
     return _FRONT_MATTER.sub("", text).strip()
 
 
-def load_knowledge_base(path: str, id_column: str = "", text_column: str = "") -> pd.DataFrame:
+@dataclass
+class KnowledgeBaseReport:
+    """What happened to each file of a knowledge-base folder."""
+
+    files: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)  # file (relative) -> why
+
+    def as_table(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [{"file": k, "skipped because": v} for k, v in self.skipped.items()],
+            columns=["file", "skipped because"],
+        )
+
+
+_FRONT_MATTER_ID = re.compile(
+    r"\A---\n(?:.*\n)*?id:\s*['\"]?([^'\"\n]+?)['\"]?\s*\n(?:.*\n)*?---\n"
+)
+
+
+def _read_document(file: Path) -> str:
+    """A text file in the encoding its bytes show (UTF-8, UTF-16 with a BOM, else cp1252)."""
+    data = file.read_bytes()
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UnicodeDecodeError("binary", data[:1], 0, 1, "a binary file")
+    return data.decode(detect_encoding(data[:65536]))
+
+
+def load_knowledge_base(
+    path: str, id_column: str = "", text_column: str = "", report: KnowledgeBaseReport | None = None
+) -> pd.DataFrame:
     """Documents from a folder (Markdown/text/HTML) or a table: columns ``doc_id``, ``text``.
 
-    In a folder, a document's id is its file name up to the first ``-`` after a prefix such
-    as ``KB-001`` (else the whole stem); a title line counts as text.
+    In a folder, a document's id is the ``id:`` of its front matter, else its file name
+    without the suffix (``programming-013-why-did-my-build-fail``); a title line counts as
+    text. Hidden folders (``.ipynb_checkpoints``, ``.git``) are not read. Files that cannot be
+    decoded, are empty, or repeat another file's id are skipped, and ``report`` says which
+    and why.
     """
+    report = report if report is not None else KnowledgeBaseReport()
     p = Path(path)
     if p.is_dir():
         rows = []
-        unreadable = 0
+        seen: dict[str, str] = {}
         for file in sorted(p.rglob("*")):
+            relative = file.relative_to(p)
+            if any(part.startswith(".") for part in relative.parts[:-1]):
+                continue  # hidden folders: editor checkpoints and version control, not articles
             if not file.is_file() or file.suffix.lower() not in KB_SUFFIXES:
                 continue
+            report.files += 1
+            name = relative.as_posix()
             try:
-                text = file.read_text(encoding="utf-8")
+                raw = _read_document(file)
             except (UnicodeDecodeError, OSError):
-                unreadable += 1
+                report.skipped[name] = "not a text file in a known encoding"
                 continue
-            text = _clean_document(text, file.suffix.lower())
-            if text:
-                match = re.match(r"([A-Za-z]+-\d+)", file.stem)
-                rows.append({"doc_id": match.group(1) if match else file.stem, "text": text})
+            declared = _FRONT_MATTER_ID.match(raw.replace("\r\n", "\n"))
+            doc_id = declared.group(1).strip() if declared else file.stem
+            text = _clean_document(raw.replace("\r\n", "\n"), file.suffix.lower())
+            if not text.strip():
+                report.skipped[name] = "empty"
+            elif doc_id in seen:
+                report.skipped[name] = f"repeats the id '{doc_id}' of {seen[doc_id]}"
+            else:
+                seen[doc_id] = name
+                rows.append({"doc_id": doc_id, "text": text})
         if not rows:
+            reasons = sorted(set(report.skipped.values()))
             raise DataSourceError(
-                f"kb_path: no readable Markdown, text or HTML files in '{p}'"
-                + (f" ({unreadable} could not be decoded as UTF-8)" if unreadable else "")
+                f"kb_path: no readable Markdown, text or HTML files in '{p.name}'"
+                + (f" ({len(report.skipped)} skipped: {'; '.join(reasons[:2])})" if reasons else "")
                 + "; point kb_path at the folder of articles or at a table of documents."
             )
         return _masked(pd.DataFrame(rows))

@@ -377,8 +377,29 @@ def learning_curve(
     return pd.DataFrame(rows, columns=["approach", "per_class", "seed", "macro_f1"])
 
 
+def gold_matching(kb: KnowledgeBaseIndex, gold: pd.DataFrame) -> str:
+    """How many gold questions name an article of the knowledge base, in a sentence; with
+    examples of both sides when some do not (ids written differently, a missing article)."""
+    ids = set(kb.documents["doc_id"])
+    matched = gold["doc_id"].isin(ids)
+    sentence = (
+        f"{int(matched.sum()):,} of {len(gold):,} gold questions name an article of the "
+        "knowledge base"
+    )
+    if matched.all():
+        return sentence + "; all were scored."
+    unmatched = list(dict.fromkeys(gold.loc[~matched, "doc_id"]))[:3]
+    known = sorted(ids)[:3]
+    return (
+        f"{sentence}; only those were scored. Gold ids such as {', '.join(map(repr, unmatched))} "
+        f"match no article (article ids look like {', '.join(map(repr, known))}: the front "
+        "matter's id, else the file name without its suffix)."
+    )
+
+
 def kb_retrieval_quality(kb: KnowledgeBaseIndex, gold: pd.DataFrame) -> pd.DataFrame:
-    """Recall@k, MRR and nDCG of BM25 and of embeddings on the gold questions."""
+    """Recall@k, MRR and nDCG of BM25 and of embeddings on the gold questions that name an
+    article of the knowledge base (:func:`gold_matching` says how many)."""
     position = {doc: i for i, doc in enumerate(kb.documents["doc_id"])}
     gold = gold[gold["doc_id"].isin(position)]
     if gold.empty:

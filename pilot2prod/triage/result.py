@@ -19,6 +19,7 @@ from pilot2prod.sources import read_frame, require_columns
 from pilot2prod.triage import evaluation as ev
 from pilot2prod.triage.data import (
     Examples,
+    KnowledgeBaseReport,
     Split,
     given_test_split,
     load_examples,
@@ -30,6 +31,7 @@ from pilot2prod.triage.ladder import (
     WORKHORSE,
     Ladder,
     RungResult,
+    gold_matching,
     kb_retrieval_quality,
     learning_curve,
     run_ladder,
@@ -324,8 +326,11 @@ def run_on_split(
     examples: Examples, split: Split, p: Parameters, with_learning_curve: bool = True
 ) -> Result:
     """Everything after the split: the ladder, its comparisons and the recommendation."""
+    kb_report = KnowledgeBaseReport() if p.kb_path else None
     documents = (
-        load_knowledge_base(p.kb_path, p.kb_id_column, p.kb_text_column) if p.kb_path else None
+        load_knowledge_base(p.kb_path, p.kb_id_column, p.kb_text_column, kb_report)
+        if p.kb_path
+        else None
     )
     ladder = run_ladder(split, p, documents)
     dups = leakage(split)
@@ -336,7 +341,15 @@ def run_on_split(
         )
     kb_quality = pd.DataFrame()
     if ladder.kb is not None and p.gold_path:
-        kb_quality = kb_retrieval_quality(ladder.kb, gold_questions(p))
+        gold = gold_questions(p)
+        ladder.findings.append(gold_matching(ladder.kb, gold))
+        kb_quality = kb_retrieval_quality(ladder.kb, gold)
+    if kb_report is not None and kb_report.skipped:
+        shown = "; ".join(f"{f}: {why}" for f, why in list(kb_report.skipped.items())[:3])
+        ladder.findings.append(
+            f"{len(kb_report.skipped)} of {kb_report.files} knowledge-base files were skipped "
+            f"({shown})."
+        )
     spec = MetricSpec.load(p.metric_spec_path) if p.metric_spec_path else None
     workhorse = ladder[WORKHORSE]
     truth = split.test["label"].to_numpy(dtype=object)

@@ -127,7 +127,7 @@ def test_knowledge_base_folder_and_table(tmp_path):
     (folder / "KB-002-vat.html").write_text("<h1>VAT</h1><p>Add your VAT &amp; tax id.</p>")
     (folder / "notes.bin").write_bytes(b"\x00\x01")
     docs = load_knowledge_base(str(folder))
-    assert list(docs["doc_id"]) == ["KB-001", "KB-002"]
+    assert list(docs["doc_id"]) == ["KB-001", "KB-002-vat"]  # front matter, else the stem
     assert docs["text"].iloc[1] == "VAT Add your VAT & tax id."
     assert "id: KB-001" not in docs["text"].iloc[0]
     empty = tmp_path / "empty_kb"
@@ -701,3 +701,49 @@ def test_long_tables_are_folded_with_a_count_of_what_was_left_out():
     assert len(folded) == 26 and folded["class"].iloc[-1] == "... 125 more (see results.json)"
     assert np.isnan(folded["f1"].iloc[-1])
     assert fold(frame.head(10), 25).equals(frame.head(10))
+
+
+def test_a_knowledge_base_as_folders_really_are(tmp_path):
+    from pilot2prod.triage.data import KnowledgeBaseReport
+    from pilot2prod.triage.ladder import gold_matching
+    from pilot2prod.triage.llm import KnowledgeBaseIndex
+
+    kb = tmp_path / "kb"
+    (kb / "programming").mkdir(parents=True)
+    (kb / ".ipynb_checkpoints").mkdir()
+    (kb / "programming" / "programming-013-why-did-my-build-fail.md").write_text(
+        "# Why did my build fail?\nCheck the compiler log.", encoding="utf-8"
+    )
+    (kb / ".ipynb_checkpoints" / "programming-013-why-did-my-build-fail.md").write_text("copy")
+    (kb / "declared.md").write_text("---\nid: FAQ-7\n---\nReset your password here.")
+    # (files are read in name order: again.md comes first and keeps the id)
+    (kb / "windows.txt").write_bytes("Café opening hours: 9–17.".encode("cp1252"))
+    (kb / "wide.txt").write_bytes("Résumé upload limits".encode("utf-16"))
+    (kb / "empty.md").write_text("   \n")
+    (kb / "again.md").write_text("---\nid: FAQ-7\n---\nA second FAQ-7.")
+    (kb / "image.html").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    report = KnowledgeBaseReport()
+    docs = load_knowledge_base(str(kb), report=report)
+    assert set(docs["doc_id"]) == {
+        "programming-013-why-did-my-build-fail",  # the file stem, not a cut of it
+        "FAQ-7",  # the front matter's id
+        "windows",
+        "wide",
+    }
+    text = dict(zip(docs["doc_id"], docs["text"], strict=True))
+    assert "Café" in text["windows"] and "Résumé" in text["wide"]
+    assert report.files == 7  # the checkpoint copy is not read at all
+    assert report.skipped == {
+        "declared.md": "repeats the id 'FAQ-7' of again.md",
+        "empty.md": "empty",
+        "image.html": "not a text file in a known encoding",
+    }
+    gold = pd.DataFrame(
+        {
+            "question": ["why no build", "reset", "where"],
+            "doc_id": ["programming-013", "FAQ-7", "x"],
+        }
+    )
+    sentence = gold_matching(KnowledgeBaseIndex(docs), gold)
+    assert sentence.startswith("1 of 3 gold questions name an article")
+    assert "'programming-013'" in sentence and "'FAQ-7'" in sentence
