@@ -189,8 +189,11 @@ def test_simple_vs_rag_finds_the_planted_ladder_and_duplicates(built_book, truth
     assert rules["accuracy"] < tfidf["accuracy"]
     # 5 % of labels are wrong on purpose: no approach can be measured much above 95 %.
     ceiling = 1 - truth["defects"]["label_noise"]["share"]
+    # (The RAG rung and the hybrid that falls back to it are measured on the 30 tickets sent to
+    # the LLM: there the ceiling holds for the interval, not for the noisy point estimate.)
     for row in ladder.values():
-        assert row["accuracy"] <= ceiling + 0.01, row["approach"]
+        measured = row["accuracy"] if row["test items"] >= 300 else row["accuracy low"]
+        assert measured <= ceiling + 0.01, row["approach"]
     assert 0.8 <= tfidf["accuracy"] and 0.8 <= tfidf["macro-F1"] <= ceiling + 0.01
     hybrid = results["coverage"]["hybrid"]
     assert 0 < hybrid["coverage"] <= 1 and hybrid["evaluated"] > 0
