@@ -101,13 +101,27 @@ def plant(
     if n < 40:
         return out, planted
 
+    touched: set = set()
+
+    def take(candidates: pd.Index, share: float, minimum: int) -> pd.Index:
+        """Rows for one planted defect, remembered so that near-duplicate copies are made of
+        untouched rows (a copy of a planted row would plant that defect twice)."""
+        rows = _rows(rng, candidates, share, minimum)
+        touched.update(rows)
+        return rows
+
+    def few(usual: int) -> int:
+        """How many rows break a rule the data suggests: ``usual``, but no more than the 2 %
+        such a rule tolerates in a short table (one row in fewer than 150)."""
+        return usual if n >= 150 else 1
+
     if "spelling_variants" in classes and (cats := _categories(out, used)):
         c = cats[0]
         top = out[c].dropna().astype(str).value_counts().index[0]
         variant = top.upper() if top.upper() != top else top.lower()
         if variant == top:
             variant = top + " "
-        rows = _rows(rng, out.index[out[c].astype(str) == top], 0.05, 3)
+        rows = take(out.index[out[c].astype(str) == top], 0.05, 3)
         out[c] = out[c].astype(object)
         out.loc[rows, c] = variant
         planted.append(Planted("spelling_variants", c, len(rows), (variant,)))
@@ -119,9 +133,14 @@ def plant(
         s = out[c].dropna()
         q1, q3 = s.quantile([0.25, 0.75])
         spread = max(q3 - q1, abs(s.median()) * 0.1, 1.0)
-        # Far beyond the fences on the raw and on the log scale.
+        # Far beyond the fences on the raw and on the log scale: a column spanning decades
+        # (a crime rate from 0.006 to 89) has a log fence far above its raw one.
         value = float(s.max() + 100 * spread) * 10
-        rows = _rows(rng, s.index, 0.004, 3)
+        positive = s[s > 0]
+        if len(positive) >= 4:
+            low, high = np.log(positive.quantile([0.25, 0.75]))
+            value = max(value, float(np.exp(high + 6 * max(high - low, 1.0))))
+        rows = take(s.index, 0.004, 3)
         out[c] = out[c].astype("float64")
         out.loc[rows, c] = value
         planted.append(Planted("outliers", c, len(rows), (value,)))
@@ -131,7 +150,7 @@ def plant(
         s = out[c].dropna()
         value = 999 if s.max() < 300 else 9999999 if s.max() < 3_000_000 else None
         if value is not None:
-            rows = _rows(rng, s.index, 0.03, 6)
+            rows = take(s.index, 0.03, 6)
             out[c] = out[c].astype("float64")
             out.loc[rows, c] = value
             planted.append(Planted("sentinel_values", c, len(rows), (float(value),)))
@@ -139,7 +158,7 @@ def plant(
     if "negative_values" in classes and numeric:
         c = numeric.pop(0)
         s = out[c].dropna()
-        rows = _rows(rng, s.index[s > 0], 0.01, 2)
+        rows = take(s.index[s > 0], 0.01, few(2))
         out[c] = out[c].astype("float64")
         out.loc[rows, c] = -out.loc[rows, c]
         planted.append(Planted("negative_values", c, len(rows)))
@@ -153,23 +172,23 @@ def plant(
         free = out.index
         if "time_order" in classes:
             # No more exceptions than a suggested rule tolerates (2 %), even in a short table.
-            rows = _rows(rng, free, 0.01, min(3, max(1, int(0.015 * n))))
+            rows = take(free, 0.01, min(3, max(1, int(0.015 * n))))
             updated[rows] = created[rows] - pd.to_timedelta(rng.uniform(1, 48, len(rows)), "h")
             planted.append(Planted("time_order", "planted_updated_at", len(rows)))
             free = free.difference(rows)
         if "implausible_spans" in classes:  # years where most take hours
-            rows = _rows(rng, free, 0.005, 3)
+            rows = take(free, 0.005, few(3))
             updated[rows] = created[rows] + pd.to_timedelta(rng.uniform(3, 6, len(rows)), "D") * 365
             planted.append(Planted("implausible_spans", "planted_updated_at", len(rows)))
             free = free.difference(rows)
         if "future_dates" in classes:
-            rows = _rows(rng, free, 0.01, 3)
+            rows = take(free, 0.01, 3)
             created[rows] = now + pd.to_timedelta(rng.uniform(30, 400, len(rows)), unit="D")
             updated[rows] = created[rows] + pd.Timedelta(hours=1)
             planted.append(Planted("future_dates", "planted_created_at", len(rows)))
             free = free.difference(rows)
         if "early_dates" in classes:  # a system's default date among last year's records
-            rows = _rows(rng, free, 0.005, 2)
+            rows = take(free, 0.005, few(2))
             created[rows] = pd.Timestamp("1970-01-01") + pd.to_timedelta(
                 rng.uniform(0, 3600, len(rows)), unit="s"
             ).floor("s")
@@ -180,7 +199,7 @@ def plant(
 
     if "malformed_values" in classes:
         codes = pd.Series([f"{i:05d}-{int(k):03d}" for i, k in enumerate(rng.integers(0, 999, n))])
-        rows = _rows(rng, out.index, 0.01, 3)
+        rows = take(out.index, 0.01, few(3))
         codes[rows] = [c.replace("-", "") + "/x" for c in codes[rows]]
         out["planted_order_code"] = codes
         planted.append(Planted("malformed_values", "planted_order_code", len(rows)))
@@ -190,7 +209,7 @@ def plant(
         full = [c for c in out.columns if c not in used and out[c].notna().all()]
         if len(full) >= 2:
             a, b = full[:2]
-            rows = _rows(rng, out.index, 0.1, 5)
+            rows = take(out.index, 0.1, 5)
             out[a], out[b] = out[a].astype(object), out[b].astype(object)
             out.loc[rows, [a, b]] = None
             planted.append(Planted("missing_together", a, len(rows), (a, b)))
@@ -198,7 +217,7 @@ def plant(
 
     if "personal_data" in classes:
         notes = pd.Series(["no contact details given"] * n, dtype=object)
-        rows = _rows(rng, out.index, 0.05, 5)
+        rows = take(out.index, 0.05, 5)
         notes[rows] = [f"please write to jo.doe{i}@example-mail.com" for i in range(len(rows))]
         out["planted_notes"] = notes
         planted.append(Planted("personal_data", "planted_notes", len(rows)))
@@ -212,7 +231,7 @@ def plant(
         ]
         if text:
             c = text[0]
-            rows = _rows(rng, out.index, 0.0, 3)
+            rows = _rows(rng, out.index.difference(pd.Index(list(touched))), 0.0, 3)
             copies = out.loc[rows].copy()
             copies[c] = copies[c].astype(str).str.upper() + " "
             out = pd.concat([out, copies], ignore_index=True)
