@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from dataclasses import dataclass
 
 import ibis
@@ -34,6 +35,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from pilot2prod.audit.findings import Check, Finding
+from pilot2prod.audit.profile import duplicate_rows
 from pilot2prod.audit.relations import iso_time
 from pilot2prod.audit.scan import (
     PLACEHOLDER_DATES,
@@ -414,9 +416,46 @@ def _shape(text: ir.StringValue) -> ir.StringValue:
     return text.re_replace("[A-Za-z]", "A").re_replace("[0-9]", "9")
 
 
+#: The shape rule first reads this many rows to find a column's most common kind of value;
+#: only a column where that kind is (nearly) the rule's share there is counted exactly.
+SHAPE_SAMPLE_ROWS = 20_000
+_SHAPE_CHAR = {"A": "[A-Za-z]", "9": "[0-9]"}
+
+
+def _kind_of(value: str) -> str:
+    if re.search(EMAIL, value):
+        return "an e-mail address"
+    if re.search(URL, value):
+        return "a web address"
+    return "the shape " + re.sub("[0-9]", "9", re.sub("[A-Za-z]", "A", value))
+
+
+def _kind_pattern(kind: str) -> str:
+    """A regular expression matching exactly the values of ``kind``."""
+    if kind == "an e-mail address":
+        return EMAIL
+    if kind == "a web address":
+        return URL
+    shape = kind.removeprefix("the shape ")
+    return "^" + "".join(_SHAPE_CHAR.get(ch) or _literal(ch) for ch in shape) + "$"
+
+
+def _literal(ch: str) -> str:
+    """One character as itself in RE2 (DuckDB), PostgreSQL's and Python's regular
+    expressions alike: letters, digits and spaces as they are, other characters in a bracket
+    expression (``[.]``), the three that are special there escaped."""
+    if ch.isalnum() or ch == " ":
+        return ch
+    return "\\" + ch if ch in "]\\^" else f"[{ch}]"
+
+
 def shapes(name: str, table: ir.Table, scan: TableScan, personal: set[str]) -> Check:
-    """Columns where almost every value has one shape, and the values that do not."""
-    findings = []
+    """Columns where almost every value has one shape, and the values that do not.
+
+    The most common kind of value is found on the first rows (cheap, in Python); a column
+    whose sample does not come close to the rule's share is dropped there. For the others, one
+    exact count over the whole column of the values that match that kind's pattern."""
+    candidates = []
     for c in scan.columns.values():
         present = scan.present(c)
         if (
@@ -426,35 +465,39 @@ def shapes(name: str, table: ir.Table, scan: TableScan, personal: set[str]) -> C
             or present == 0
         ):
             continue
-        values = table.group_by(v=table[c.name].cast("string").strip()).aggregate(n=ibis._.count())
-        values = values.filter(values.v.notnull() & (values.v != ""))
-        kinds = values.mutate(
-            kind=ibis.cases(
-                (values.v.re_search(EMAIL), "an e-mail address"),
-                (values.v.re_search(URL), "a web address"),
-                else_=ibis.literal("the shape ").concat(_shape(values.v)),
-            )
-        )
-        # One query: the four most common kinds, with one value of each (the examples of the
-        # values that break the rule come from the three after the first).
-        top = (
-            kinds.group_by("kind")
-            .aggregate(n=kinds.n.sum(), example=kinds.v.max())
-            .order_by([ibis.desc("n"), "kind"])
-            .limit(4)
-            .execute()
-        )
-        if top.empty:
+        candidates.append(c)
+    if not candidates:
+        return Check()
+    sample = table.select(*[c.name for c in candidates]).limit(SHAPE_SAMPLE_ROWS).execute()
+    findings = []
+    for c in candidates:
+        values = sample[c.name].dropna().astype(str).str.strip()
+        values = values[values != ""]
+        if values.empty:
             continue
-        kind, count = str(top["kind"].iloc[0]), _int(top["n"].iloc[0])
-        odd = present - count
-        if (
-            count / present < LIMITS.shape_share
-            or odd == 0
-            or (kind.startswith("the shape ") and "9" not in kind)
+        kinds = values.map(_kind_of).value_counts()
+        kind = str(kinds.index[0])
+        if kinds.iloc[0] / len(values) < LIMITS.shape_share - 0.02 or (
+            kind.startswith("the shape ") and "9" not in kind
         ):
             continue  # words of one length are not codes: a code's shape holds a digit
-        examples = masked_examples(top["example"].iloc[1:])
+        present = scan.present(c)
+        text = table[c.name].cast("string").strip()
+        matches = text.re_search(_kind_pattern(kind))
+        row = _row(table, n=matches.sum())
+        count = _int(row["n"])
+        odd = present - count
+        if count / present < LIMITS.shape_share or odd <= 0:
+            continue
+        off = (
+            table.filter(text.notnull() & (text != "") & ~matches)
+            .select(v=text)
+            .distinct()
+            .order_by("v")
+            .limit(3)
+            .execute()["v"]
+        )
+        examples = masked_examples(off)
         findings.append(
             Finding(
                 name,
@@ -569,7 +612,9 @@ def near_duplicates(name: str, table: ir.Table, scan: TableScan, exact_duplicate
             for c in table.columns
         ]
     )
-    distinct = _int(normalised.distinct().count().execute())
+    # Distinct normalised rows the way duplicate_rows counts distinct rows (a 64-bit row hash
+    # in DuckDB), so that the difference is the near-duplicates alone.
+    distinct = scan.rows - duplicate_rows(normalised, scan.rows)
     near = scan.rows - distinct - exact_duplicates
     if near <= 0:
         return Check()
