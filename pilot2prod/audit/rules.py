@@ -411,18 +411,17 @@ def implausible_spans(
     return findings
 
 
-def _shape(text: ir.StringValue) -> ir.StringValue:
-    """A value's shape: letters become A, digits 9 (``C-10616`` has the shape ``A-99999``)."""
-    return text.re_replace("[A-Za-z]", "A").re_replace("[0-9]", "9")
-
-
 #: The shape rule first reads this many rows to find a column's most common kind of value;
 #: only a column where that kind is (nearly) the rule's share there is counted exactly.
 SHAPE_SAMPLE_ROWS = 20_000
+#: How far below the rule's share the sample may fall and the column still be counted exactly.
+SHAPE_SAMPLE_SLACK = 0.02
 _SHAPE_CHAR = {"A": "[A-Za-z]", "9": "[0-9]"}
 
 
 def _kind_of(value: str) -> str:
+    """What a value is: an e-mail or web address, else its shape (letters become A, digits
+    9: ``C-10616`` has the shape ``A-99999``)."""
     if re.search(EMAIL, value):
         return "an e-mail address"
     if re.search(URL, value):
@@ -477,7 +476,7 @@ def shapes(name: str, table: ir.Table, scan: TableScan, personal: set[str]) -> C
             continue
         kinds = values.map(_kind_of).value_counts()
         kind = str(kinds.index[0])
-        if kinds.iloc[0] / len(values) < LIMITS.shape_share - 0.02 or (
+        if kinds.iloc[0] / len(values) < LIMITS.shape_share - SHAPE_SAMPLE_SLACK or (
             kind.startswith("the shape ") and "9" not in kind
         ):
             continue  # words of one length are not codes: a code's shape holds a digit
