@@ -58,7 +58,7 @@ _build/.inputs-stamp: $(shell find pilot2prod datasets -type f -not -path '*/__p
 	mkdir -p _build && touch $@
 
 playbook: setup ## run every notebook on the sample company into runs/acme/
-	$(BIN)/pilot2prod playbook -f engagements/acme.yaml --out runs/acme --quiet
+	$(BIN)/pilot2prod playbook -f engagements/acme.yaml --out runs/acme --rerun all --quiet
 
 # The book shows the notebooks with the sample engagement's parameters injected (the notebooks'
 # own defaults are neutral).

@@ -11,13 +11,14 @@ import sys
 from pathlib import Path
 
 from pilot2prod import __version__
-from pilot2prod.engagement import prepare_book, read_engagement, run_playbook
+from pilot2prod.engagement import default_folder, prepare_book, read_engagement, run_playbook
 from pilot2prod.errors import Pilot2ProdError
 from pilot2prod.paths import REPO_ROOT
 from pilot2prod.runner import (
     DEFAULT_TIMEOUT,
     available_notebooks,
     describe,
+    find_notebook,
     parse_assignments,
     read_parameter_file,
     run_notebook,
@@ -70,7 +71,20 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="YAML file: notebook name -> its parameters (default: engagements/acme.yaml)",
     )
-    playbook.add_argument("--out", metavar="DIR", help="base folder for run folders")
+    playbook.add_argument(
+        "--out",
+        metavar="DIR",
+        help="the engagement folder: one sub-folder per notebook, manifest.json, logs/ "
+        "(default: runs/<engagement file name>)",
+    )
+    playbook.add_argument(
+        "--rerun",
+        metavar="NOTEBOOK",
+        action="append",
+        default=[],
+        help="run again a notebook that finished in an earlier run into the same folder "
+        "(replacing its outputs when it finishes); 'all' for every one",
+    )
     playbook.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT)
     playbook.add_argument("--quiet", action="store_true")
 
@@ -119,13 +133,22 @@ def main(argv: list[str] | None = None) -> int:
             _print_run(result)
         elif args.command == "playbook":
             engagement = read_engagement(args.engagement or SAMPLE_ENGAGEMENT)
+            folder = Path(args.out).resolve() if args.out else default_folder(engagement)
             outcomes = run_playbook(
                 engagement,
-                out=Path(args.out).resolve() if args.out else None,
+                out=folder,
                 timeout=args.timeout,
                 progress=not args.quiet,
+                rerun=frozenset(find_notebook(n).stem if n != "all" else n for n in args.rerun),
             )
-            failed = [o for o in outcomes if o.status != "done"]
+            kept = [o.notebook for o in outcomes if o.status == "kept"]
+            if kept:
+                print(
+                    f"Kept from an earlier run: {', '.join(kept)} (--rerun NAME or --rerun all "
+                    "runs them again)."
+                )
+            print(f"Engagement folder: {folder} (contents listed in manifest.json)")
+            failed = [o for o in outcomes if o.status == "failed"]
             for o in outcomes:
                 for note in o.notes:
                     print(f"note: {o.notebook} {note}")

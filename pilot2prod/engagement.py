@@ -13,8 +13,13 @@ data. What one notebook writes for the next (Chapter 1's metric spec) is handed 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import platform
+import shutil
 from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +28,14 @@ import nbformat
 from pilot2prod.errors import ParameterError, Pilot2ProdError
 from pilot2prod.handoff import METRIC_SPEC_FILE
 from pilot2prod.params import parameter_class_of, parameters_cell
+from pilot2prod.paths import runs_base
 from pilot2prod.runner import (
     DEFAULT_TIMEOUT,
     RunResult,
     available_notebooks,
     find_notebook,
     read_parameter_file,
+    relative_paths,
     resolve_parameters,
     run_notebook,
 )
@@ -75,11 +82,77 @@ def read_engagement(path: str | Path) -> Engagement:
 @dataclass
 class StepOutcome:
     notebook: str
-    status: str  # "done", "failed" or "skipped"
+    status: str  # "done", "kept" (finished in an earlier run), "failed" or "skipped"
     folder: Path | None = None
     message: str = ""
     notes: list[str] = field(default_factory=list)
     exit_code: int = 0
+
+
+#: Files of an engagement folder that are not deliverables.
+MANIFEST_FILE = "manifest.json"
+ENGAGEMENT_COPY = "engagement.yaml"
+LOGS_DIR = "logs"
+
+
+def default_folder(engagement: Engagement, cwd: Path | None = None) -> Path:
+    """``runs/<engagement file name>/`` under the runs folder (see :func:`runs_base`)."""
+    return runs_base(cwd) / engagement.path.stem
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    path = folder / MANIFEST_FILE
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        raise ParameterError(
+            f"'{path.name}' in {folder.name} is not a pilot2prod manifest; give --out a new folder."
+        ) from None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+#: The packages whose versions a manifest records (what the results depend on).
+VERSIONED = (
+    "pilot2prod",
+    "numpy",
+    "pandas",
+    "scipy",
+    "statsmodels",
+    "scikit-learn",
+    "duckdb",
+    "ibis-framework",
+    "papermill",
+    "wordllama",
+    "bm25s",
+)
+
+
+def _comparable(values: dict[str, Any]) -> dict[str, Any]:
+    """Parameters as a finished step is compared with a new request: without the folder it
+    wrote to and the hand-offs (which follow from the earlier steps)."""
+    skip = {"output_dir", *(parameter for _, parameter in HANDOFFS)}
+    return {k: v for k, v in values.items() if k not in skip}
 
 
 def run_playbook(
@@ -88,16 +161,70 @@ def run_playbook(
     timeout: int = DEFAULT_TIMEOUT,
     progress: bool = True,
     report=print,  # noqa: ANN001 - where progress lines go
+    rerun: frozenset[str] | set[str] = frozenset(),
 ) -> list[StepOutcome]:
-    """Run each notebook the engagement names. A failing notebook does not stop the others;
-    a later notebook that needs its hand-off runs without it, and the outcome says so."""
-    produced: dict[str, str] = {}
+    """Run each notebook the engagement names into one engagement folder.
+
+    The folder (``out``, else :func:`default_folder`) holds one sub-folder per notebook (the
+    deliverables, paths in them relative to the engagement file's folder), a copy of the
+    engagement file, ``manifest.json`` (files and their SHA-256, parameters, versions, what
+    happened to each step) and ``logs/`` (kernel logs, failed attempts) apart.
+
+    Re-running is explicit. A step that finished in an earlier run into the same folder is
+    kept; with other parameters it stops the run (exit 2) unless named in ``rerun`` (``"all"``
+    for every step). A step re-run replaces its folder only when it finishes; a failure leaves
+    the earlier outputs as they were. A failing notebook does not stop the others; a later
+    notebook that needs its hand-off runs without it, and the outcome says so."""
+    base = engagement.base
+    folder = (out or default_folder(engagement)).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = read_manifest(folder)
+    earlier: dict[str, Any] = manifest.get("steps", {})
+    unknown = set(rerun) - set(engagement.plan) - {"all"}
+    if unknown:
+        raise ParameterError(
+            f"--rerun names {', '.join(sorted(unknown))}, which this engagement does not run; "
+            f"use one of: {', '.join(engagement.plan)} or all."
+        )
+    again = set(engagement.plan) if "all" in rerun else set(rerun)
+    # Check every kept step before running anything: a changed engagement stops the run.
+    for name, entry in engagement.plan.items():
+        before = earlier.get(name, {})
+        if before.get("status") != "done" or name in again:
+            continue
+        values = relative_paths(
+            find_notebook(name), resolve_parameters(find_notebook(name), entry, cwd=base), base
+        )
+        now, then = _comparable(values), _comparable(before.get("parameters", {}))
+        changed = sorted(k for k in now.keys() | then.keys() if now.get(k) != then.get(k))
+        if changed:
+            raise ParameterError(
+                f"{name} finished in an earlier run into {folder.name} with another "
+                f"{', '.join(changed)}; re-run it with --rerun {name} (its outputs are "
+                "replaced), or give --out a new folder."
+            )
+    started = _now()
+    shutil.copyfile(engagement.path, folder / ENGAGEMENT_COPY)
+    produced: dict[str, str] = {}  # hand-off parameter -> file, relative to the engagement
+    fresh: set[str] = set()  # hand-offs written by a step of this run
     failed: list[str] = []
     outcomes = []
+    steps: dict[str, Any] = {k: v for k, v in earlier.items() if k in engagement.plan}
     for name, entry in engagement.plan.items():
+        notebook = find_notebook(name)
+        declared = set(parameter_class_of(notebook).spec())
+        target = folder / name
+        before = earlier.get(name, {})
+        consumed = [p for p in fresh if p in declared and not entry.get(p)]
+        if before.get("status") == "done" and name not in again and not consumed:
+            outcomes.append(StepOutcome(name, "kept", target, "", before.get("notes", [])))
+            report(f"== {name}: kept from the run of {before.get('finished', '?')}")
+            produced |= _handoffs(target, base)
+            continue
         values = dict(entry)
-        declared = set(parameter_class_of(find_notebook(name)).spec())
         notes = []
+        if consumed:
+            notes.append("re-run because the step it takes its hand-off from was re-run")
         for parameter, path in produced.items():
             if parameter in declared and not values.get(parameter):
                 values[parameter] = path
@@ -109,26 +236,103 @@ def run_playbook(
         if missing:
             notes.append(f"ran without {', '.join(missing)}: {', '.join(failed)} did not finish")
         report(f"== {name}")
+        previous = folder / LOGS_DIR / f"{name}.previous"
+        attempt = folder / LOGS_DIR / f"{name}.failed"
+        shutil.rmtree(previous, ignore_errors=True)
+        shutil.rmtree(attempt, ignore_errors=True)
+        if target.exists():
+            previous.parent.mkdir(parents=True, exist_ok=True)
+            target.rename(previous)
+        step_started = _now()
         try:
             result: RunResult = run_notebook(
                 name,
                 from_file=values,
-                out=out,
-                cwd=engagement.base,
+                cwd=base,
                 timeout=timeout,
                 progress=progress,
+                folder=target,
+                log=folder / LOGS_DIR / f"{name}.kernel.log",
+                relative=True,
             )
         except Pilot2ProdError as exc:
             failed.append(name)
-            outcomes.append(StepOutcome(name, "failed", None, str(exc), notes, exc.exit_code))
-            report(f"   failed: {exc}")
+            if target.exists():
+                target.rename(attempt)
+            if previous.exists():
+                previous.rename(target)  # the earlier outputs stay as they were
+            message = str(exc).replace(str(target), str(attempt))
+            outcomes.append(StepOutcome(name, "failed", None, message, notes, exc.exit_code))
+            steps[name] = steps.get(name, {}) | {
+                "last_attempt": {"status": "failed", "finished": _now(), "message": message}
+            }
+            report(f"   failed: {message}")
             continue
-        for filename, parameter in HANDOFFS:
-            if (result.folder / filename).exists():
-                produced[parameter] = str(result.folder / filename)
-        outcomes.append(StepOutcome(name, "done", result.folder, "", notes))
-        report(f"   done: {result.folder}")
+        shutil.rmtree(previous, ignore_errors=True)
+        written = _handoffs(target, base)
+        produced |= written
+        fresh |= set(written)  # a later step that reads one of these runs again too
+        steps[name] = {
+            "status": "done",
+            "started": step_started,
+            "finished": _now(),
+            "parameters": to_plain(result.parameters),
+            "notes": notes,
+        }
+        outcomes.append(StepOutcome(name, "done", target, "", notes))
+        report(f"   done: {target}")
+    _write_manifest(folder, engagement, steps, started)
     return outcomes
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def to_plain(values: dict[str, Any]) -> dict[str, Any]:
+    from pilot2prod.notebook import to_jsonable
+
+    return to_jsonable(values)
+
+
+def _handoffs(target: Path, base: Path) -> dict[str, str]:
+    """The hand-off files a finished step left in ``target``, relative to ``base``."""
+    return {
+        parameter: os.path.relpath(target / filename, base)
+        for filename, parameter in HANDOFFS
+        if (target / filename).exists()
+    }
+
+
+def _write_manifest(
+    folder: Path, engagement: Engagement, steps: dict[str, Any], started: str
+) -> Path:
+    """``manifest.json``: what was run, with which parameters and versions, and every
+    deliverable file with its size and SHA-256 (logs are listed apart, without hashes)."""
+    files = []
+    logs = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        relative = path.relative_to(folder).as_posix()
+        if relative == MANIFEST_FILE:
+            continue
+        if relative.split("/", 1)[0] == LOGS_DIR:
+            logs.append(relative)
+            continue
+        files.append({"path": relative, "bytes": path.stat().st_size, "sha256": _sha256(path)})
+    manifest = {
+        "engagement": ENGAGEMENT_COPY,
+        "engagement_sha256": _sha256(folder / ENGAGEMENT_COPY),
+        "paths_relative_to": "the folder of the engagement file",
+        "run_started": started,
+        "run_finished": _now(),
+        "versions": _versions(),
+        "steps": steps,
+        "files": files,
+        "logs": logs,
+    }
+    path = folder / MANIFEST_FILE
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
 
 
 def prepare_book(engagement: Engagement, out: Path) -> list[Path]:

@@ -12,7 +12,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -129,6 +129,23 @@ def resolve_parameters(
     return {n: typed.get(n, p.default) for n, p in declared.items()}
 
 
+def relative_paths(notebook: Path, values: dict[str, Any], base: Path) -> dict[str, Any]:
+    """``values`` with every file or folder path of the notebook's parameters written relative
+    to ``base`` (database URLs and Spark references stay as they are)."""
+    cls = parameter_class_of(notebook)
+    if cls is None:
+        return values
+    out = dict(values)
+    for f in fields(cls):
+        value = out.get(f.name)
+        if not f.metadata.get("path") or not isinstance(value, str) or not value:
+            continue
+        location, sep, table = value.partition("#") if "://" not in value else (value, "", "")
+        if Path(location).is_absolute():
+            out[f.name] = os.path.relpath(location, base) + sep + table
+    return out
+
+
 def failing_cell(executed: Path) -> tuple[int, str] | None:
     """Position (1-based, in the original notebook) and first line of the cell that failed."""
     try:
@@ -217,25 +234,40 @@ def run_notebook(
     cwd: Path | None = None,
     timeout: int = DEFAULT_TIMEOUT,
     progress: bool = True,
+    folder: Path | None = None,
+    log: Path | None = None,
+    relative: bool = False,
 ) -> RunResult:
-    """Validate, execute and export one notebook into a fresh run folder."""
+    """Validate, execute and export one notebook into a fresh run folder.
+
+    ``folder`` (empty or new) replaces the fresh ``<out>/<notebook>/<timestamp>`` folder and
+    ``log`` the kernel log inside it (an engagement keeps its logs apart from the deliverables).
+    With ``relative``, paths are injected and recorded relative to ``cwd`` (the notebook runs
+    there), so that the executed notebook and ``parameters.yaml`` carry no machine paths."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     cwd = (cwd or Path.cwd()).resolve()
     path = find_notebook(name)
     values = resolve_parameters(path, from_file, from_text, cwd)
-    base = Path(out).expanduser().resolve() if out else runs_base(cwd)
-    folder = new_run_dir(path.stem, base)
+    if folder is None:
+        base = Path(out).expanduser().resolve() if out else runs_base(cwd)
+        folder = new_run_dir(path.stem, base)
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
     if "output_dir" in values:
         values["output_dir"] = str(folder)
+    if relative:
+        values = relative_paths(path, values, cwd)
     from pilot2prod.notebook import to_jsonable  # pandas and matplotlib: only for a run
 
     with open(folder / "parameters.yaml", "w", encoding="utf-8") as fh:
         yaml.safe_dump(to_jsonable(values), fh, sort_keys=False, allow_unicode=True)
     executed = folder / path.name
     # Secrets stay in the environment: the kernel inherits it and nothing is injected.
-    with kernel_log(folder / "kernel.log") as terminal:
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+    with kernel_log(log or folder / "kernel.log") as terminal:
         try:
             pm.execute_notebook(
                 str(path),
@@ -251,12 +283,24 @@ def run_notebook(
             failure = _failure(executed, exc)
         else:
             failure = None
+    if relative and executed.exists():
+        _relative_papermill_paths(executed, path)
     if failure is not None:
         if executed.exists():
             export_html(executed)
         raise failure
     html, html_no_code = export_html(executed)
     return RunResult(folder, executed, html, html_no_code, values)
+
+
+def _relative_papermill_paths(executed: Path, source: Path) -> None:
+    """papermill records the absolute paths of the source and executed notebooks in the
+    executed one's metadata; keep only their names."""
+    nb = nbformat.read(str(executed), as_version=4)
+    record = nb.metadata.get("papermill", {})
+    record["input_path"] = source.name
+    record["output_path"] = executed.name
+    nbformat.write(nb, str(executed))
 
 
 def describe(path: Path) -> tuple[str, list[NotebookParameter]]:

@@ -62,7 +62,14 @@ class SourceSpec:
 
     @property
     def display_location(self) -> str:
-        return redact(self.location)
+        """The location as reports show it: any password masked, and a file's path relative to
+        the working folder (a deliverable carries no path of the machine it was made on)."""
+        if "://" in self.location or self.location.startswith(SPARK_PREFIX):
+            return redact(self.location)
+        try:
+            return os.path.relpath(self.location, Path.cwd())
+        except ValueError:  # another drive (Windows)
+            return self.location
 
 
 def redact(location: str) -> str:

@@ -260,3 +260,89 @@ def test_triage_names_a_misspelled_label_column(tmp_path):
         "label_column: column 'catgory' is not in 'tickets.csv'. Did you mean 'category'?"
         in str(error.value)
     )
+
+
+def _deliverables(folder: Path) -> dict[str, str]:
+    """Every file of an engagement folder outside logs/ and the manifest, with its SHA-256."""
+    import hashlib
+
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.relative_to(folder).parts[0] not in ("logs", "manifest.json")
+    }
+
+
+@pytest.mark.slow
+def test_an_engagement_folder_is_relative_listed_resumable_and_reruns_only_when_asked(tmp_path):
+    """What a consultant hands over: paths relative to the engagement file, logs apart, a copy
+    of the engagement and a manifest with every file's hash; finished steps are kept, changed
+    parameters and re-runs are explicit, and a failed re-run leaves the earlier outputs."""
+    import json
+
+    import yaml
+
+    from conftest import FIELD_PARAMS
+
+    client = tmp_path / "client"
+    client.mkdir()
+    frame, _ = make_events()
+    frame.to_csv(client / "field_cases.csv", index=False)
+    engagement = {
+        "01_success_metric": {"events_path": "field_cases.csv", **FIELD_PARAMS, "n_bootstrap": 200}
+    }
+    (client / "client.yaml").write_text(yaml.safe_dump(engagement))
+    out = tmp_path / "handover"
+
+    def playbook(*extra: str) -> subprocess.CompletedProcess:
+        return cli(
+            "playbook", "-f", "client.yaml", "--out", str(out), "--quiet", *extra, cwd=client
+        )
+
+    first = playbook()
+    assert first.returncode == 0, first.stderr[-2000:]
+    files = _deliverables(out)
+    step = "01_success_metric"
+    assert {f"{step}/{step}.ipynb", f"{step}/results.json", f"{step}/parameters.yaml"} <= set(files)
+    assert "engagement.yaml" in files and not any(f.endswith("kernel.log") for f in files)
+    assert (out / "logs" / f"{step}.kernel.log").is_file()
+    for name in files:  # no path of this machine in anything handed over
+        assert str(tmp_path) not in (out / name).read_text(encoding="utf-8", errors="replace"), name
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {f["path"]: f["sha256"] for f in manifest["files"]} == files
+    assert manifest["steps"][step]["status"] == "done"
+    assert manifest["steps"][step]["parameters"]["events_path"] == "field_cases.csv"
+    assert manifest["versions"]["pandas"] and manifest["versions"]["pilot2prod"]
+    used = yaml.safe_load((out / step / "parameters.yaml").read_text())
+    assert used["events_path"] == "field_cases.csv"
+    assert (client / used["output_dir"]).resolve() == (out / step).resolve()
+
+    again = playbook()  # nothing asked to change: the finished step is kept as it was
+    assert again.returncode == 0 and "Kept from an earlier run: 01_success_metric" in again.stdout
+    assert _deliverables(out) == files
+
+    engagement[step]["n_bootstrap"] = 300
+    (client / "client.yaml").write_text(yaml.safe_dump(engagement))
+    changed = playbook()
+    assert changed.returncode == 2
+    message = one_sentence(changed)
+    assert "another n_bootstrap" in message and "--rerun 01_success_metric" in message
+    assert _deliverables(out) == files
+
+    (client / "field_cases.csv").write_text("case_ref,opened\nCS1,01/01/2025 10:00\n")
+    broken = playbook("--rerun", "01")
+    assert broken.returncode == 2, broken.stderr[-2000:]
+    assert _deliverables(out) == files | {"engagement.yaml": _deliverables(out)["engagement.yaml"]}
+    assert (out / "logs" / f"{step}.failed" / f"{step}.ipynb").is_file()
+    assert json.loads((out / "manifest.json").read_text())["steps"][step]["status"] == "done"
+
+    frame.to_csv(client / "field_cases.csv", index=False)
+    rerun = playbook("--rerun", "all")
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["steps"][step]["parameters"]["n_bootstrap"] == 300
+    assert {f["path"]: f["sha256"] for f in manifest["files"]} == _deliverables(out)
+    assert (
+        not (out / "logs" / f"{step}.failed").exists()
+        and not (out / "logs" / f"{step}.previous").exists()
+    )

@@ -144,7 +144,7 @@ def test_an_installed_wheel_runs_an_engagement_outside_the_checkout(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     runs = {}
     for name in engagement:
-        (runs[name],) = (tmp_path / "out" / name).iterdir()
+        runs[name] = tmp_path / "out" / name
         assert json.loads((runs[name] / "results.json").read_text())["notebook"] == name
     metric = json.loads((runs["01_success_metric"] / "results.json").read_text())
     assert metric["unit"] == "days"
@@ -159,7 +159,7 @@ def test_an_installed_wheel_runs_an_engagement_outside_the_checkout(tmp_path):
         names = {p.name for p in folder.iterdir()}
         assert {f"{name}.ipynb", f"{name}.html", f"{name}.no-code.html", "parameters.yaml"} <= names
         used = yaml.safe_load((folder / "parameters.yaml").read_text())
-        assert used["output_dir"] == str(folder)
+        assert (tmp_path / used["output_dir"]).resolve() == folder  # relative to the engagement
         no_code = (folder / f"{name}.no-code.html").read_text()
         assert 'class="jp-CodeMirrorEditor' not in no_code  # no code cells for executives
         assert 'class="jp-CodeMirrorEditor' in (folder / f"{name}.html").read_text()
@@ -169,11 +169,11 @@ def test_an_installed_wheel_runs_an_engagement_outside_the_checkout(tmp_path):
     # In a browser, offline: the summary on the first screen, no console error.
     assert reports.check_in_chromium([f / f"{n}.no-code.html" for n, f in runs.items()]) == []
     used = yaml.safe_load((runs["01_success_metric"] / "parameters.yaml").read_text())
-    assert used["events_path"] == str(tmp_path / "field_cases.csv")  # resolved where it ran
+    assert used["events_path"] == "field_cases.csv"  # relative to the engagement file
     # The triage notebook was handed this run's success metric and read it.
     triage = runs["03_simple_vs_rag"]
     used = yaml.safe_load((triage / "parameters.yaml").read_text())
-    assert used["metric_spec_path"] == str(runs["01_success_metric"] / "metric_spec.yaml")
+    assert used["metric_spec_path"] == "out/01_success_metric/metric_spec.yaml"
     results = json.loads((triage / "results.json").read_text())
     assert results["metric_spec"] == metric["statement"]
     if results["recommendation"]["approach"]:
