@@ -5,6 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
+PYDOCS := /usr/share/doc/python3.11/html
 TEST_RUNS := _build/test-runs
 UV_VERSION := $(shell sed -n 's/^uv==//p' requirements.txt)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -38,12 +39,14 @@ $(STAMP): requirements.txt requirements-model.txt pyproject.toml
 	touch $(STAMP)
 	@date -u +"%T Python packages installed"
 
-# Headless Chromium (browser tests) and PostgreSQL (database tests): Debian packages, one apt
-# transaction so that it can run beside the Python install.
+# Headless Chromium (browser tests), PostgreSQL (database tests) and the Python documentation's
+# HTML (Chapter 3's knowledge base on real web pages, benchmarks/long_texts.py): Debian packages,
+# one apt transaction so that it can run beside the Python install.
 system-packages:
 	@missing=""; \
 	[ -x "$(CHROMIUM)" ] || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	[ -f "$(PYDOCS)/py-modindex.html" ] || missing="$$missing python3.11-doc"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update -qq && \

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import html
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +25,6 @@ from pilot2prod.sources import open_table, read_frame, require_columns
 from pilot2prod.sources.formats import detect_encoding
 
 KB_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm"}
-_TAG = re.compile(r"<[^>]+>")
 _FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
 _SPACE = re.compile(r"\s+")
 
@@ -314,12 +313,81 @@ def split_examples(
     )
 
 
+def html_main_text(page: str) -> str:
+    """The main content of an HTML page as text: the article, without menus, sidebars,
+    headers, footers, scripts or styles.
+
+    A page that declares its main content (``<main>``, ``role="main"``, or a single
+    ``<article>``) is read from there. The content is extracted by trafilatura, a maintained
+    extractor made for this (its own rules with readability and jusText as fallbacks; it scores
+    best among open-source extractors in published comparisons). Where it finds no article, as
+    on a page that is only a list of links, the content's visible text is read whole. On the
+    Python documentation's real pages this keeps 92 % of each page's source words, and 91 % of
+    what it keeps comes from the source, against 76 % when tags are stripped
+    (``tests/unit/test_kb_real_pages.py``).
+    """
+    import lxml.html
+    import trafilatura
+    from lxml.etree import ParserError
+
+    try:
+        root = lxml.html.document_fromstring(page)
+    except (ParserError, ValueError):
+        return ""
+    declared = root.xpath("//main | //*[@role='main']")
+    articles = root.xpath("//article")
+    content = declared[0] if declared else articles[0] if len(articles) == 1 else root
+    if content is not root:
+        page = lxml.html.tostring(content, encoding="unicode")
+    # It logs a warning for every page it finds no article in (then read whole, below); in a
+    # notebook each would print as a red line into the report.
+    logging.getLogger("trafilatura").setLevel(logging.ERROR)
+    text = trafilatura.extract(
+        page, include_tables=True, include_comments=False, include_images=False, deduplicate=False
+    )
+    return text or _visible_text(content)
+
+
+#: Elements whose text is never article content.
+_NOT_CONTENT = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside")
+
+
+def _visible_text(root) -> str:  # noqa: ANN001 - an lxml element
+    """All text of an element outside scripts, styles and navigation, one line per element."""
+    for element in list(root.iter(*_NOT_CONTENT)):
+        if element.getparent() is not None:
+            element.drop_tree()
+    return "\n".join(t.strip() for t in root.itertext() if t.strip())
+
+
 def _clean_document(text: str, suffix: str) -> str:
     """Text without markup; line breaks are kept (a heading ends a sentence) until
     :func:`_masked` has masked personal data."""
     if suffix in {".html", ".htm"}:
-        text = html.unescape(_TAG.sub("\n", text))
+        text = html_main_text(text)
     return _FRONT_MATTER.sub("", text).strip()
+
+
+#: Knowledge-base documents are searched by passages of this many words (overlapping by
+#: ``PASSAGE_OVERLAP``); an article scores as its best passage. About the length of text the
+#: bundled embedding model was trained on, and what a prompt can hold.
+PASSAGE_WORDS = 200
+PASSAGE_OVERLAP = 50
+
+
+def split_passages(
+    text: str, words: int = PASSAGE_WORDS, overlap: int = PASSAGE_OVERLAP
+) -> list[str]:
+    """``text`` as overlapping windows of ``words`` words (one window when it is shorter)."""
+    tokens = text.split()
+    if len(tokens) <= words:
+        return [" ".join(tokens)]
+    step = words - overlap
+    last = max(len(tokens) - words, 0)
+    starts = list(range(0, last + 1, step))
+    if starts[-1] != last:
+        starts.append(last)  # the end of the text gets a full window too
+    return [" ".join(tokens[i : i + words]) for i in starts]
 
 
 @dataclass

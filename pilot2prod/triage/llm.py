@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from pilot2prod.errors import Pilot2ProdError
+from pilot2prod.triage.data import split_passages
 from pilot2prod.triage.models import Approach, Retrieval
 
 SYSTEM_PROMPT = (
@@ -73,36 +74,92 @@ class LLMSettings:
         return bool(self.base_url)
 
 
+#: At most this much of a knowledge-base passage goes into a prompt (a passage of
+#: ``PASSAGE_WORDS`` words is about this long).
+PASSAGE_CHARS = 1200
+
+
 class KnowledgeBaseIndex:
-    """BM25 (and optionally embedding) search over knowledge-base documents."""
+    """BM25 (and optionally embedding) search over knowledge-base documents.
+
+    Documents are split into overlapping passages (:func:`split_passages`); an article scores
+    as its best passage, and a prompt is shown that passage rather than the article's start.
+    Scores are computed one query (BM25) or one block of queries (embeddings) at a time, so
+    memory grows with the number of passages, not with queries times passages."""
+
+    #: Queries scored against all passages at once by the embedding search.
+    QUERY_BLOCK = 256
 
     def __init__(self, documents: pd.DataFrame, embedder=None) -> None:  # noqa: ANN001
         import bm25s
 
         self.documents = documents.reset_index(drop=True)
         self.embedder = embedder
+        pieces = [split_passages(text) for text in self.documents["text"]]
+        counts = np.array([len(p) for p in pieces])
+        self.passages = [passage for group in pieces for passage in group]
+        self.passage_doc = np.repeat(np.arange(len(pieces)), counts)
+        self.starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
         self.bm25 = bm25s.BM25()
-        tokens = bm25s.tokenize(
-            self.documents["text"].tolist(), stopwords="en", show_progress=False
-        )
+        tokens = bm25s.tokenize(self.passages, stopwords="en", show_progress=False)
         self.bm25.index(tokens, show_progress=False)
-        self.vectors = (
-            embedder.embed(self.documents["text"].tolist()) if embedder is not None else None
-        )
+        self.vectors = embedder.embed(self.passages) if embedder is not None else None
 
-    def search_bm25(self, queries: list[str], k: int) -> np.ndarray:
+    def _top(self, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Best ``k`` documents, each one's best passage and its score, from passage scores
+        (queries x passages)."""
+        by_doc = np.maximum.reduceat(scores, self.starts, axis=1)
+        order = np.argsort(-by_doc, axis=1, kind="stable")[:, :k]
+        best = np.empty_like(order)
+        ends = np.append(self.starts[1:], scores.shape[1])
+        for row in range(order.shape[0]):
+            for col, doc in enumerate(order[row]):
+                lo, hi = self.starts[doc], ends[doc]
+                best[row, col] = lo + int(np.argmax(scores[row, lo:hi]))
+        return order, best, np.take_along_axis(by_doc, order, axis=1)
+
+    def search_bm25_passages(
+        self, queries: list[str], k: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Top ``k`` documents per query by BM25, the best passage of each, and its score."""
         import bm25s
 
         k = min(k, len(self.documents))
-        tokens = bm25s.tokenize(list(queries), stopwords="en", show_progress=False)
-        docs, _ = self.bm25.retrieve(tokens, k=k, show_progress=False, n_threads=1)
-        return np.asarray(docs)
+        tokens = bm25s.tokenize(
+            list(queries), stopwords="en", show_progress=False, return_ids=False
+        )
+        docs = np.zeros((len(tokens), k), dtype=int)
+        best = np.zeros((len(tokens), k), dtype=int)
+        score = np.zeros((len(tokens), k), dtype=np.float32)
+        for row, query in enumerate(tokens):
+            if not query:  # only stop words or punctuation: nothing to match
+                scores = np.zeros((1, len(self.passages)), dtype=np.float32)
+            else:
+                scores = np.asarray(self.bm25.get_scores(query), dtype=np.float32)[None, :]
+            docs[row], best[row], score[row] = (a[0] for a in self._top(scores, k))
+        return docs, best, score
+
+    def search_bm25(self, queries: list[str], k: int) -> np.ndarray:
+        return self.search_bm25_passages(queries, k)[0]
 
     def search_embeddings(self, queries: list[str], k: int) -> np.ndarray:
         if self.vectors is None:
             raise ValueError("no embedder given")
-        sims = self.embedder.embed(list(queries)) @ self.vectors.T
-        return np.argsort(-sims, axis=1)[:, : min(k, len(self.documents))]
+        k = min(k, len(self.documents))
+        out = []
+        for start in range(0, len(queries), self.QUERY_BLOCK):
+            block = self.embedder.embed(list(queries[start : start + self.QUERY_BLOCK]))
+            out.append(self._top(block @ self.vectors.T, k)[0])
+        return np.vstack(out) if out else np.zeros((0, k), dtype=int)
+
+    def best_passages(self, queries: list[str], k: int) -> list[list[str]]:
+        """For each query, the best passage of each of its ``k`` best documents by BM25 (none
+        from a document that shares no word with the query)."""
+        _, best, score = self.search_bm25_passages(queries, k)
+        return [
+            [self.passages[j] for j, s in zip(row, scores, strict=True) if s > 0]
+            for row, scores in zip(best, score, strict=True)
+        ]
 
 
 def build_prompt(
@@ -117,7 +174,7 @@ def build_prompt(
         lines.append("")
     if passages:
         lines.append("Knowledge-base passages:")
-        lines += [f"- {p[:400]}" for p in passages]
+        lines += [f"- {p[:PASSAGE_CHARS]}" for p in passages]
         lines.append("")
     lines += ["Ticket:", text[:2000], "", "Category:"]
     return [
@@ -252,8 +309,10 @@ class LLMClassifier(Approach):
 
     def messages_for(self, texts: list[str]) -> list[list[dict[str, str]]]:
         index, _ = self.retrieval.neighbours(texts, k=self.settings.max_examples)
-        passages_index = (
-            self.kb.search_bm25(texts, self.settings.max_passages) if self.kb is not None else None
+        passages = (
+            self.kb.best_passages(texts, self.settings.max_passages)
+            if self.kb is not None
+            else [[] for _ in texts]
         )
         labels = [str(c) for c in self.classes_]
         out = []
@@ -261,12 +320,7 @@ class LLMClassifier(Approach):
             examples = [
                 (self.retrieval.texts_[i], str(self.retrieval.labels_[i])) for i in index[row]
             ]
-            passages = (
-                [self.kb.documents["text"].iloc[j] for j in passages_index[row]]
-                if passages_index is not None
-                else []
-            )
-            out.append(build_prompt(text, labels, examples, passages))
+            out.append(build_prompt(text, labels, examples, passages[row]))
         return out
 
     def predict_proba(self, texts):

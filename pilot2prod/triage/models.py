@@ -143,8 +143,20 @@ class KeywordRules(Approach):
         return out
 
 
+#: Character n-grams are read from the start of a text only (a subject and its first
+#: paragraphs, where a misspelt product name matters); words from the whole text. On long texts
+#: (e-mails, documents) the character n-grams of every word were most of the ladder's time.
+CHAR_NGRAM_HEAD = 2000
+
+
+def text_head(text: str) -> str:
+    """The start of ``text`` in lower case: what the character n-grams read."""
+    return text[:CHAR_NGRAM_HEAD].lower()
+
+
 def tfidf_features() -> FeatureUnion:
-    """Word 1-2-grams and character 3-5-grams (within words), sublinear TF-IDF."""
+    """Word 1-2-grams of the whole text and character 3-5-grams (within words) of its first
+    :data:`CHAR_NGRAM_HEAD` characters, sublinear TF-IDF."""
     return FeatureUnion(
         [
             (
@@ -155,6 +167,7 @@ def tfidf_features() -> FeatureUnion:
                 "chars",
                 TfidfVectorizer(
                     analyzer="char_wb",
+                    preprocessor=text_head,
                     ngram_range=(3, 5),
                     sublinear_tf=True,
                     min_df=2,
@@ -242,6 +255,10 @@ class WordLlamaEmbedder:
     by text, so rungs that share texts embed them once.
     """
 
+    #: Tokens of a text that count, and texts embedded at once (see :meth:`embed`).
+    MAX_TOKENS = 512
+    BATCH = 128
+
     def __init__(self, dim: int = 256) -> None:
         self.dim = dim
         self._model = None
@@ -260,6 +277,7 @@ class WordLlamaEmbedder:
 
             folder = Path(wordllama.__file__).parent
             self._model = WordLlama.load(dim=self.dim, cache_dir=folder, disable_download=True)
+            self._model.tokenizer.enable_truncation(max_length=self.MAX_TOKENS)
             root.setLevel(level)
             for handler in root.handlers[:]:
                 if handler not in handlers:
@@ -267,10 +285,23 @@ class WordLlamaEmbedder:
         return self._model
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._memo]
-        if missing:
-            vectors = self.model.embed(missing, norm=True, batch_size=512)
-            self._memo.update(zip(missing, np.asarray(vectors, dtype=np.float32), strict=True))
+        """Unit vectors, one row per text. A text counts by its first ``MAX_TOKENS`` tokens
+        (the model was trained on 128 to 256), and texts are embedded in batches of similar
+        length, so memory stays under ``BATCH`` x ``MAX_TOKENS`` token vectors however long
+        the texts are (a 5 MB page is no longer a 45 GiB array)."""
+        missing = sorted(
+            (t for t in dict.fromkeys(texts) if t not in self._memo), key=len, reverse=True
+        )
+        for start in range(0, len(missing), self.BATCH):
+            batch = missing[start : start + self.BATCH]
+            # Cut before tokenising too: a token is rarely longer than 16 characters, and
+            # tokenising megabytes only to keep the first tokens takes seconds.
+            heads = [t[: self.MAX_TOKENS * 16] for t in batch]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                vectors = self.model.embed(heads, norm=True, batch_size=self.BATCH)
+            # A text without a known token has no direction: a zero vector, similar to nothing.
+            vectors = np.nan_to_num(np.asarray(vectors, dtype=np.float32), nan=0.0)
+            self._memo.update(zip(batch, vectors, strict=True))
         return np.vstack([self._memo[t] for t in texts]) if texts else np.zeros((0, self.dim))
 
     def __getstate__(self):  # the model reloads from the wheel; do not pickle it or the memo
