@@ -170,12 +170,49 @@ def quote(text: str) -> None:
     display(HTML(f"<blockquote><p>{html.escape(text)}</p></blockquote>"))
 
 
-def table(frame: pd.DataFrame, formats: dict[str, str] | None = None, hide_index: bool = True):
-    """A formatted, HTML-escaped table for display."""
+def table(frame: pd.DataFrame, formats: dict | None = None, hide_index: bool = True):
+    """A formatted, HTML-escaped table for display; ``formats`` maps a column to a format
+    string or a function (such as :func:`money`)."""
     styler = frame.style.format(formats or {}, na_rep="n/a", escape="html")
+    # Room between columns, numbers aligned right and text left, headers over their column:
+    # the report's and the book's default styles let neighbouring columns run together.
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    styler = styler.set_table_styles(
+        [
+            {"selector": "th, td", "props": "padding: 0.3em 0.8em; vertical-align: top;"},
+            {"selector": "th", "props": "text-align: left;"},
+            {"selector": "td", "props": "text-align: left;"},
+        ]
+    )
+    if numeric:
+        styler = styler.set_table_styles(
+            {c: [{"selector": "th, td", "props": "text-align: right;"}] for c in numeric},
+            overwrite=False,
+        )
     if hide_index:
         styler = styler.hide(axis="index")
     return styler
+
+
+def money(currency: str = ""):  # noqa: ANN201 - a formatter for table()
+    """A formatter for amounts: the currency before the number, two decimals from 1 upwards,
+    two significant digits below (``EUR 0.00042`` for a cost per item, not ``0.000420``), and
+    ``n/a`` for a missing amount."""
+
+    def show(value) -> str:  # noqa: ANN001
+        if value is None or pd.isna(value):
+            return "n/a"
+        amount = float(value)
+        if amount == 0:
+            text = "0"
+        elif abs(amount) >= 1:
+            text = f"{amount:,.2f}"
+        else:
+            text = f"{amount:.2g}" if abs(amount) >= 1e-4 else f"{amount:.1e}"
+            text = f"{float(text):.10f}".rstrip("0").rstrip(".") if "e" not in text else text
+        return f"{currency} {text}".strip()
+
+    return show
 
 
 def fold(frame: pd.DataFrame, rows: int = 20) -> pd.DataFrame:

@@ -35,6 +35,21 @@ def style() -> None:
     )
 
 
+def legend_below(fig, handles: list, labels: list) -> None:  # noqa: ANN001
+    """The figure's legend under its plots, outside every axes, so that it never covers data
+    (constrained layout makes room for it)."""
+    if not handles:
+        return
+    fig.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncols=min(len(handles), 3),
+        fontsize=9,
+        frameon=False,
+    )
+
+
 def _figure(width: float = 8.0, height: float = 4.0):
     style()
     return plt.subplots(figsize=(width, height), layout="constrained")
@@ -83,7 +98,7 @@ def duration_distribution(
     right.set_title("Share still open by elapsed time")
     right.set_xlabel(f"time since start ({unit})")
     right.set_ylabel("share still open")
-    right.legend(fontsize=9, loc="upper right")
+    legend_below(fig, *right.get_legend_handles_labels())
     fig.suptitle("How long events take in the baseline window")
     return fig
 
@@ -120,7 +135,7 @@ def weekly_trend(
     ax.axvspan(window_start, as_of, color=OKABE_ITO[2], alpha=0.15, label="baseline window")
     handles = ax.get_legend_handles_labels()
     handles2 = twin.get_legend_handles_labels()
-    ax.legend(handles[0] + handles2[0], handles[1] + handles2[1], fontsize=9, loc="upper left")
+    legend_below(fig, handles[0] + handles2[0], handles[1] + handles2[1])
     ax.set_title(f"Weekly volume and {metric_label}")
     return fig
 
@@ -160,7 +175,7 @@ def mde_curve(mde: pd.DataFrame, target: float, title: str, ylabel: str):
     ax.set_xlabel("experiment length (weeks)")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize=9)
+    legend_below(fig, *ax.get_legend_handles_labels())
     return fig
 
 
@@ -181,7 +196,7 @@ def baseline_by_segment(table: pd.DataFrame, value_label: str):
     ax.set_yticks(y, rows["segment"])
     ax.set_xlabel(value_label)
     ax.set_title(f"Baseline by segment: {value_label}")
-    ax.legend(fontsize=9)
+    legend_below(fig, *ax.get_legend_handles_labels())
     return fig
 
 
@@ -206,7 +221,7 @@ def ladder_quality(summary: pd.DataFrame):
     ax.set_xlim(0, 1)
     ax.set_xlabel("score on the frozen test split (0-1)")
     ax.set_title("The ladder: quality of each approach")
-    ax.legend(fontsize=9, loc="lower left")
+    legend_below(fig, *ax.get_legend_handles_labels())
     return fig
 
 
@@ -229,7 +244,7 @@ def precision_coverage(curves: dict[str, pd.DataFrame], target: float):
     ax.set_xlabel("tickets auto-routed, most confident first (%)")
     ax.set_ylabel("precision of the routed tickets (%)")
     ax.set_title("Coverage versus precision")
-    ax.legend(fontsize=9, loc="lower left")
+    legend_below(fig, *ax.get_legend_handles_labels())
     return fig
 
 
@@ -247,7 +262,7 @@ def learning_curves(curve: pd.DataFrame):
     ax.set_xlabel("labelled examples per class")
     ax.set_ylabel("macro-F1 on the test split (0-1)")
     ax.set_title("How many labels each approach needs")
-    ax.legend(fontsize=9, loc="lower right")
+    legend_below(fig, *ax.get_legend_handles_labels())
     return fig
 
 
@@ -255,8 +270,7 @@ def scorecard_heatmap(table: pd.DataFrame, dimensions: list[str]):
     """Sources by data-quality dimension, 0-100; grey where a dimension was not measured."""
     values = table[dimensions].astype(float).to_numpy()
     fig, ax = _figure(9, 0.38 * len(table) + 1.8)
-    cmap = matplotlib.colormaps["cividis"].copy()
-    cmap.set_bad("#DDDDDD")
+    cmap = matplotlib.colormaps["cividis"].with_extremes(bad="#DDDDDD")
     image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=100, aspect="auto")
     ax.set_xticks(range(len(dimensions)), dimensions, rotation=30, ha="right")
     ax.set_yticks(range(len(table)), table["source"], fontsize=9)
@@ -318,7 +332,7 @@ def freshness_chart(freshness: pd.DataFrame):
     ax.set_xlabel("days (log scale)")
     ax.tick_params(axis="y", labelsize=7)
     ax.set_title("Freshness: stale sources in vermilion")
-    ax.legend(fontsize=9, loc="lower right")
+    legend_below(fig, *ax.get_legend_handles_labels())
     return fig
 
 
@@ -337,5 +351,5 @@ def personal_data_by_source(counts: pd.DataFrame):
     ax.set_xlabel("values holding personal data")
     ax.tick_params(axis="y", labelsize=7)
     ax.set_title("Personal data by source (validated, counts only)")
-    ax.legend(fontsize=9, loc="lower right")
+    legend_below(fig, *ax.get_legend_handles_labels())
     return fig

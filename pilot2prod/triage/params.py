@@ -76,6 +76,9 @@ class Parameters(params.Parameters):
     )
     latency_budget_ms: float = param(50.0, "p95 time to route one ticket, in milliseconds")
     compute_price_per_hour: float = param(0.10, "price of one CPU machine hour, in your currency")
+    currency: str = param(
+        "", 'currency of the prices, shown with every cost (e.g. EUR, USD); "" for none'
+    )
     llm_base_url: str = param(
         "",
         'OpenAI-compatible endpoint, e.g. http://localhost:8000/v1; "local" for the bundled '

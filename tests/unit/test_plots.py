@@ -29,3 +29,62 @@ def test_the_scorecard_heat_map_is_readable_at_page_width():
     assert width <= 10
     small = [(t.get_text(), t.get_fontsize()) for t in _texts(fig) if t.get_fontsize() < 9]
     assert small == []
+
+
+def _legends_clear_of_axes(fig) -> list[str]:
+    """Legends whose box overlaps the plotting area of an axes (where data is drawn)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+    overlapping = []
+    for legend in legends:
+        box = legend.get_window_extent(renderer)
+        for ax in fig.axes:
+            if box.overlaps(ax.get_window_extent(renderer)):
+                overlapping.append(ax.get_title() or "an axes")
+    return overlapping
+
+
+def test_legends_never_cover_data():
+    rng = np.random.default_rng(1)
+    curves = {
+        name: pd.DataFrame(
+            {
+                "coverage": np.linspace(0.01, 1, 50),
+                "precision": np.sort(rng.uniform(0.5, 1, 50))[::-1],
+            }
+        )
+        for name in ["keyword rules", "TF-IDF + linear", "embeddings + linear", "retrieval"]
+    }
+    curve = pd.DataFrame(
+        [
+            {"approach": a, "per_class": n, "seed": s, "macro_f1": rng.uniform(0.3, 0.9)}
+            for a in ["keyword rules", "TF-IDF + linear"]
+            for n in (5, 10, 20, 50)
+            for s in range(2)
+        ]
+    )
+    mde = pd.DataFrame({"weeks": [1, 2, 4, 8, 16], "mde_relative": [0.5, 0.35, 0.25, 0.18, 0.12]})
+    weeks = pd.date_range("2026-01-05", periods=20, freq="W-MON")
+    weekly = pd.DataFrame(
+        {"week": weeks, "events": rng.integers(50, 200, 20), "km": rng.uniform(20, 40, 20)}
+    )
+    weekly["naive"] = weekly["km"] * 0.8
+    figures = [
+        plots.precision_coverage(curves, 0.92),
+        plots.learning_curves(curve),
+        plots.mde_curve(mde, -0.2, "Weeks needed", "effect (%)"),
+        plots.weekly_trend(weekly, weeks[-8], weeks[-1], "median", "hours"),
+    ]
+    for fig in figures:
+        assert fig.legends, "no legend drawn"
+        assert _legends_clear_of_axes(fig) == []
+        assert fig.get_size_inches()[0] <= 10
+
+
+def test_every_legend_is_drawn_outside_the_plots():
+    """No plot places a legend inside its axes (where loc='best' still covers a dense plot)."""
+    import inspect
+
+    source = inspect.getsource(plots)
+    assert ".legend(" not in source.replace("fig.legend(", "")

@@ -1,0 +1,55 @@
+"""What the notebooks show people: amounts with their currency and sensible decimals."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+def test_amounts_carry_their_currency_and_sensible_decimals():
+    from pilot2prod.notebook import money
+
+    show = money("EUR")
+    assert show(0) == "EUR 0"
+    assert show(0.000123456) == "EUR 0.00012"  # a cost per item: two significant digits
+    assert show(0.0421) == "EUR 0.042"
+    assert show(1234.567) == "EUR 1,234.57"
+    assert show(float("nan")) == show(None) == "n/a"
+    assert money()(0.5) == "0.5"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False))
+def test_any_amount_is_shown_close_to_its_value(amount):
+    from pilot2prod.notebook import money
+
+    text = money("USD")(amount)
+    assert text.startswith("USD ")
+    shown = float(text.removeprefix("USD ").replace(",", ""))
+    if abs(amount) >= 1:
+        assert abs(shown - amount) <= 0.005 + 1e-9 * abs(amount)
+    elif amount != 0:
+        assert abs(shown - amount) <= 0.05 * abs(amount)
+
+
+def test_tables_keep_columns_apart_and_align_numbers_right():
+    import re
+
+    import pandas as pd
+
+    from pilot2prod.notebook import table
+
+    frame = pd.DataFrame(
+        {
+            "guardrail": ["reopen rate", "mean CSAT"],
+            "baseline": [0.061, 4.21],
+            "rule": ["may rise by at most 1.0 pp", "may fall by at most 0.1"],
+        }
+    )
+    html = table(frame, {"baseline": "{:.2f}"}).to_html()
+    css = dict(re.findall(r"(#T_\w+\s+[\w., ]+)\s*\{([^}]*)\}", html))
+    padded = [rule for selector, rule in css.items() if "td" in selector and "padding" in rule]
+    assert padded and all("0.8em" in rule for rule in padded)
+    right = [s for s, rule in css.items() if "right" in rule]
+    assert any("td.col1" in s for s in right) and not any("col0" in s or "col2" in s for s in right)
+    assert "<script" not in html and "0.06" in html
