@@ -223,7 +223,7 @@ def run_playbook(
             continue
         values = dict(entry)
         notes = []
-        if consumed:
+        if consumed and before.get("status") == "done" and name not in again:
             notes.append("re-run because the step it takes its hand-off from was re-run")
         for parameter, path in produced.items():
             if parameter in declared and not values.get(parameter):

@@ -196,21 +196,22 @@ def table(frame: pd.DataFrame, formats: dict | None = None, hide_index: bool = T
 
 def money(currency: str = ""):  # noqa: ANN201 - a formatter for table()
     """A formatter for amounts: the currency before the number, two decimals from 1 upwards,
-    two significant digits below (``EUR 0.00042`` for a cost per item, not ``0.000420``), and
-    ``n/a`` for a missing amount."""
+    two significant digits from 0.01 to 1 (``EUR 0.042``), ``< EUR 0.01`` below a cent (a
+    report is read by people, not in scientific notation), and ``n/a`` for a missing amount."""
 
     def show(value) -> str:  # noqa: ANN001
         if value is None or pd.isna(value):
             return "n/a"
         amount = float(value)
-        if amount == 0:
-            text = "0"
-        elif abs(amount) >= 1:
-            text = f"{amount:,.2f}"
-        else:
-            text = f"{amount:.2g}" if abs(amount) >= 1e-4 else f"{amount:.1e}"
-            text = f"{float(text):.10f}".rstrip("0").rstrip(".") if "e" not in text else text
-        return f"{currency} {text}".strip()
+        sign = "-" if amount < 0 else ""
+        size = abs(amount)
+        if size == 0:
+            return f"{currency} 0".strip()
+        if size < 0.01:
+            return f"{'> -' if sign else '< '}{currency} 0.01".replace("  ", " ")
+        rounded = float(f"{size:.2g}")
+        text = f"{size:,.2f}" if rounded >= 1 else f"{rounded:.4f}".rstrip("0").rstrip(".")
+        return f"{sign}{currency} {text}".strip() if currency else f"{sign}{text}"
 
     return show
 
