@@ -26,6 +26,7 @@ from pilot2prod.audit.findings import (
 from pilot2prod.audit.profile import duplicate_keys, duplicate_rows, profile_from_scan
 from pilot2prod.audit.relations import (
     Freshness,
+    SpellingVariants,
     freshness,
     read_latency,
     spelling_variants_by_column,
@@ -219,22 +220,27 @@ def uniqueness(name: str, opened: OpenedSource, rows: int) -> Check:
     return Check(findings, {"uniqueness": score}, {"duplicate_rows": dups})
 
 
-def spelling(name: str, opened: OpenedSource, scan: TableScan, personal: set[str]) -> Check:
-    """One value written several ways ('ACME GmbH' / 'Acme Gmbh.'): the same entity or
-    category split in two. Examples are masked where the column holds personal data."""
-    findings = []
-    candidates = [
-        column
+def spelling_candidates(scan: TableScan) -> list[str]:
+    """Text columns whose values may be one category written several ways (not numbers kept
+    as text)."""
+    return [
+        column.name
         for column in scan.columns.values()
         if column.kind == "text" and column.distinct and scan.number_share(column) < 0.95
     ]
-    variants = spelling_variants_by_column(opened.table, [c.name for c in candidates], examples=3)
-    for column in candidates:
-        found = variants[column.name]
+
+
+def spelling(name: str, variants: dict[str, SpellingVariants], personal: set[str]) -> Check:
+    """One value written several ways ('ACME GmbH' / 'Acme Gmbh.'): the same entity or
+    category split in two. ``variants``: :func:`spelling_variants_by_column` of the
+    :func:`spelling_candidates`. Examples are masked where the column holds personal data."""
+    findings = []
+    for column in variants:
+        found = variants[column]
         if not found.entities_with_variants:
             continue
         groups = found.examples[:2]
-        if column.name in personal:
+        if column in personal:
             groups = [[mask_value(v) for v in g] for g in groups]
         shown = "; ".join(" / ".join(f"'{v}'" for v in g) for g in groups)
         findings.append(
@@ -242,9 +248,9 @@ def spelling(name: str, opened: OpenedSource, scan: TableScan, personal: set[str
                 name,
                 "consistency",
                 "minor",
-                f"'{column.name}' writes {found.entities_with_variants:,} value(s) in several "
+                f"'{column}' writes {found.entities_with_variants:,} value(s) in several "
                 f"spellings ({found.rows_in_variant_groups:,} rows), e.g. {shown}.",
-                column.name,
+                column,
                 float(found.entities_with_variants),
                 rule="spelling_variants",
             )
@@ -473,7 +479,20 @@ def audit_source(
     audit.add(renamed_columns(spec.name, opened))
     unique = uniqueness(spec.name, opened, scan.rows)
     audit.add(unique)
-    audit.add(rules.near_duplicates(spec.name, table, scan, int(unique.details["duplicate_rows"])))
+    # Spelling variants first: a text column without any (no two values equal once case and
+    # punctuation are ignored) cannot make rows near-duplicates, and is compared as written.
+    variants = spelling_variants_by_column(table, spelling_candidates(scan), examples=3)
+    varied = {c for c, v in variants.items() if v.entities_with_variants}
+    text = {c.name for c in scan.columns.values() if c.kind == "text"}
+    audit.add(
+        rules.near_duplicates(
+            spec.name,
+            table,
+            scan,
+            int(unique.details["duplicate_rows"]),
+            normalise=varied | (text - set(variants)),
+        )
+    )
     audit.add(rules.negatives(spec.name, table, scan))
     sentinel_check, sentinel_values = rules.sentinels(spec.name, table, scan)
     audit.add(sentinel_check)
@@ -487,7 +506,7 @@ def audit_source(
     audit.add(timeliness(spec.name, freshness_of(opened, scan, dates, now)))
     privacy, audit.personal_data = personal_data(spec.name, opened, scan, default_region)
     audit.add(privacy)
-    audit.add(spelling(spec.name, opened, scan, set(audit.personal_data)))
+    audit.add(spelling(spec.name, variants, set(audit.personal_data)))
     audit.add(rules.shapes(spec.name, table, scan, set(audit.personal_data)))
     audit.add(ownership(spec.name, opened))
     audit.scores.setdefault("consistency", None)  # cross-field and cross-source rules set it

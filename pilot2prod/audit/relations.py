@@ -55,10 +55,17 @@ def spelling_variants_by_column(
         ),
         distinct=False,
     )
-    t = stacked.filter(stacked._val.notnull()).mutate(_norm=normalised(stacked._val))
+    # Each column's distinct values with their counts first: normalising is then done once
+    # per distinct value instead of once per row (a million rows hold a few thousand values).
+    values = (
+        stacked.filter(stacked._val.notnull())
+        .group_by(["_col", "_val"])
+        .aggregate(_n=ibis._.count())
+    )
+    t = values.mutate(_norm=normalised(values._val))
     groups = (
         t.group_by(["_col", "_norm"])
-        .aggregate(spellings=t._val.nunique(), rows=t.count())
+        .aggregate(spellings=t.count(), rows=t._n.sum())
         .filter(lambda g: g.spellings > 1)
     )
     counts = groups.group_by("_col").aggregate(n=groups.count(), rows=groups.rows.sum()).execute()

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import ibis
 import ibis.common.exceptions as ibis_errors
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from pilot2prod.audit.findings import Check, Finding
@@ -468,7 +469,7 @@ def shapes(name: str, table: ir.Table, scan: TableScan, personal: set[str]) -> C
     if not candidates:
         return Check()
     sample = table.select(*[c.name for c in candidates]).limit(SHAPE_SAMPLE_ROWS).execute()
-    findings = []
+    kept = []
     for c in candidates:
         values = sample[c.name].dropna().astype(str).str.strip()
         values = values[values != ""]
@@ -480,11 +481,16 @@ def shapes(name: str, table: ir.Table, scan: TableScan, personal: set[str]) -> C
             kind.startswith("the shape ") and "9" not in kind
         ):
             continue  # words of one length are not codes: a code's shape holds a digit
-        present = scan.present(c)
         text = table[c.name].cast("string").strip()
-        matches = text.re_search(_kind_pattern(kind))
-        row = _row(table, n=matches.sum())
-        count = _int(row["n"])
+        kept.append((c, kind, text, text.re_search(_kind_pattern(kind))))
+    if not kept:
+        return Check()
+    # Every kept column's exact count in one pass over the table.
+    row = _row(table, **{f"n{k}": matches.sum() for k, (_, _, _, matches) in enumerate(kept)})
+    findings = []
+    for k, (c, kind, text, matches) in enumerate(kept):
+        present = scan.present(c)
+        count = _int(row[f"n{k}"])
         odd = present - count
         if count / present < LIMITS.shape_share or odd <= 0:
             continue
@@ -519,13 +525,22 @@ def _missing(column: ir.Value) -> ir.BooleanValue:
     return column.isnull()
 
 
+#: The joint counts of categories and missingness patterns are fetched in one query when they
+#: can have at most this many groups; beyond it, one query per category.
+JOINT_GROUPS = 200_000
+
+
 def gaps(
     name: str, table: ir.Table, scan: TableScan, profile: pd.DataFrame
 ) -> tuple[Check, set[str], list[list[str]]]:
     """Gaps that a category column explains exactly (structural: the field does not apply),
     and columns empty in exactly the same rows (one gap). Returns the structural findings,
     the structural columns (not missing data) and the groups of columns empty together (the
-    completeness check reports each group once)."""
+    completeness check reports each group once).
+
+    Each row's missingness pattern (which of the gappy columns are empty) is computed once,
+    and the patterns are counted together with the category columns' values in one query
+    where the groups stay few (:data:`JOINT_GROUPS`), else one query per category."""
     rows = scan.rows
     partial = profile[(profile["missing"] > 0) & (profile["missing"] < rows)]
     partial = partial.sort_values("missing", ascending=False).head(LIMITS.gap_columns)
@@ -533,57 +548,64 @@ def gaps(
     if len(gappy) < 1 or rows == 0:
         return Check(), set(), []
     findings: list[Finding] = []
-    groups: list[list[str]] = []
-    missing = {c: _missing(table[c]) for c in gappy}
-    if len(gappy) > 1:
-        pairs = list(itertools.combinations(gappy, 2))
-        row = _row(
-            table, **{f"x{k}": (missing[a] != missing[b]).sum() for k, (a, b) in enumerate(pairs)}
-        )
-        together = {c: {c} for c in gappy}
-        for k, (a, b) in enumerate(pairs):
-            if _int(row[f"x{k}"]) == 0:
-                merged = together[a] | together[b]
-                for member in merged:
-                    together[member] = merged
-        groups = sorted(sorted(g) for g in {frozenset(g) for g in together.values() if len(g) > 1})
     categories = [
-        c.name
+        c
         for c in scan.columns.values()
         if 2 <= c.distinct <= LIMITS.category_values
         and c.name not in gappy
         and not c.distinct_estimated
     ]
+    mask = sum(
+        (_missing(table[g]).cast("int64") * (1 << i) for i, g in enumerate(gappy)),
+        ibis.literal(0, type="int64"),
+    )
+    bits = table.mutate(_mask=mask)
+    keys = {f"_c{k}": bits[c.name].cast("string") for k, c in enumerate(categories)}
+    bound = 2 ** len(gappy)
+    for c in categories:
+        bound *= c.distinct + 1  # (+1: an empty value is a group too)
+    by_category: dict[int, pd.DataFrame] = {}
+    if categories and bound <= JOINT_GROUPS:
+        joint = bits.group_by(**keys, _mask=bits._mask).aggregate(n=ibis._.count()).execute()
+        patterns = joint.groupby("_mask", as_index=False)["n"].sum()
+        for k in range(len(categories)):
+            by_category[k] = (
+                joint.groupby([f"_c{k}", "_mask"], dropna=False, as_index=False)["n"]
+                .sum()
+                .rename(columns={f"_c{k}": "value"})
+            )
+    else:
+        patterns = bits.group_by("_mask").aggregate(n=ibis._.count()).execute()
+        for k, key in enumerate(keys):
+            by_category[k] = (
+                bits.group_by(value=keys[key], _mask=bits._mask)
+                .aggregate(n=ibis._.count())
+                .execute()
+            )
+    masks = patterns["_mask"].astype("int64").to_numpy()
+    groups: list[list[str]] = []
+    if len(gappy) > 1:
+        together = {c: {c} for c in gappy}
+        for (i, a), (j, b) in itertools.combinations(enumerate(gappy), 2):
+            if np.all(((masks >> i) & 1) == ((masks >> j) & 1)):  # empty in the same rows
+                merged = together[a] | together[b]
+                for member in merged:
+                    together[member] = merged
+        groups = sorted(sorted(g) for g in {frozenset(g) for g in together.values() if len(g) > 1})
     structural: set[str] = set()
-    by_category = {}
-    if categories:
-        # Every category's value counts in one query (a UNION ALL of one GROUP BY each).
-        stacked = ibis.union(
-            *(
-                table.group_by(value=table[category].cast("string"))
-                .aggregate(
-                    n=ibis._.count(), **{f"m{i}": missing[g].sum() for i, g in enumerate(gappy)}
-                )
-                .mutate(_category=ibis.literal(k))
-                for k, category in enumerate(categories)
-            ),
-            distinct=False,
-        ).execute()
-        by_category = {int(k): frame for k, frame in stacked.groupby("_category")}
-    for k, category in enumerate(categories):
-        frame = by_category.get(k)
-        if frame is None:
-            continue
+    for k, category in enumerate(c.name for c in categories):
+        frame = by_category[k]
+        value_mask = frame["_mask"].astype("int64").to_numpy()
+        totals = frame.groupby("value", dropna=False)["n"].sum()
         for i, g in enumerate(gappy):
             if g in structural:
                 continue
-            counts = frame[f"m{i}"].fillna(0)
-            full, none = counts == frame["n"], counts == 0
+            empty = frame.assign(_e=frame["n"] * ((value_mask >> i) & 1))
+            counts = empty.groupby("value", dropna=False)["_e"].sum().reindex(totals.index)
+            full, none = counts == totals, counts == 0
             if (full | none).all() and full.any() and none.any():
                 structural.add(g)
-                values = ", ".join(
-                    f"'{v}'" for v in sorted(frame.loc[full, "value"].astype(str))[:5]
-                )
+                values = ", ".join(f"'{v}'" for v in sorted(totals.index[full].astype(str))[:5])
                 findings.append(
                     Finding(
                         name,
@@ -599,10 +621,20 @@ def gaps(
     return Check(findings), structural, groups
 
 
-def near_duplicates(name: str, table: ir.Table, scan: TableScan, exact_duplicates: int) -> Check:
+def near_duplicates(
+    name: str,
+    table: ir.Table,
+    scan: TableScan,
+    exact_duplicates: int,
+    normalise: set[str] | None = None,
+) -> Check:
     """Rows that repeat another row once case and surrounding spaces are ignored, beyond the
-    exact repeats already counted."""
+    exact repeats already counted. ``normalise``: the text columns where two different values
+    can become equal (by default every text column); when there is none, no row can be a
+    near-duplicate and nothing is computed."""
     text = [c.name for c in scan.columns.values() if c.kind == "text"]
+    if normalise is not None:
+        text = [c for c in text if c in normalise]
     if not text or not scan.rows:
         return Check()
     normalised = table.select(

@@ -172,3 +172,23 @@ def test_the_contract_does_not_lock_in_the_defects(audited, tmp_path):
     assert not schema.columns["first_name"].checks  # names are never listed as allowed values
     status = schema.columns["status"].checks[0].statistics["allowed_values"]
     assert sorted(status) == ["closed", "open", "pending"]  # the variant 'OPEN ' is left out
+
+
+def test_gaps_read_the_same_from_one_joint_query_or_one_query_per_category(tmp_path, monkeypatch):
+    """Missingness patterns counted with every category at once (few groups) or category by
+    category (too many groups to fetch): the same structural gaps and common gaps."""
+    from pilot2prod.audit import rules
+    from pilot2prod.audit.profile import profile_from_scan
+    from pilot2prod.audit.scan import scan_table
+    from pilot2prod.audit.validity import TUKEY_K
+
+    planted(clean()).to_csv(tmp_path / "planted.csv", index=False)
+    opened = open_estate(discover(str(tmp_path / "planted.csv"))).opened[0]
+    scan = scan_table(opened.table, TUKEY_K)
+    profile = profile_from_scan(scan)
+    joint = rules.gaps("planted", opened.table, scan, profile)
+    monkeypatch.setattr(rules, "JOINT_GROUPS", 0)
+    separate = rules.gaps("planted", opened.table, scan, profile)
+    assert joint[1] == separate[1] == {"resolved"}
+    assert joint[2] == separate[2] == [["survey_comment", "survey_score"]]
+    assert [f.message for f in joint[0].findings] == [f.message for f in separate[0].findings]
