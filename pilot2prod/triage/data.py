@@ -328,8 +328,9 @@ def html_main_text(page: str) -> str:
     """
     import lxml.html
     import trafilatura
-    from lxml.etree import ParserError
+    from lxml.etree import LxmlError, ParserError
 
+    page = _NOT_XML.sub(" ", page)  # control characters (a NUL, a stray \x1f) break parsers
     try:
         root = lxml.html.document_fromstring(page)
     except (ParserError, ValueError):
@@ -339,15 +340,24 @@ def html_main_text(page: str) -> str:
     content = declared[0] if declared else articles[0] if len(articles) == 1 else root
     if content is not root:
         page = lxml.html.tostring(content, encoding="unicode")
-    # It logs a warning for every page it finds no article in (then read whole, below); in a
-    # notebook each would print as a red line into the report.
-    logging.getLogger("trafilatura").setLevel(logging.ERROR)
-    text = trafilatura.extract(
-        page, include_tables=True, include_comments=False, include_images=False, deduplicate=False
-    )
+    # It logs a warning or an error for every page it finds no article in (then read whole,
+    # below); in a notebook each would print as a red line into the report.
+    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
+    try:
+        text = trafilatura.extract(
+            page,
+            include_tables=True,
+            include_comments=False,
+            include_images=False,
+            deduplicate=False,
+        )
+    except (LxmlError, ValueError):
+        text = None
     return text or _visible_text(content)
 
 
+#: Characters XML parsers refuse: controls other than tab and line breaks, lone surrogates.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 #: Elements whose text is never article content.
 _NOT_CONTENT = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside")
 

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pilot2prod.triage import evaluation as ev
 from pilot2prod.triage.data import (
@@ -167,3 +169,54 @@ def test_a_5_mb_page_is_indexed_in_bounded_memory(docs):
     assert kb.search_embeddings(["password"], 2).tolist() == [[1, 0]]
     single = embedder.embed([text])  # a long ticket counts by its first tokens, in bounds
     assert np.isfinite(single).all()
+
+
+HTML_PIECES = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(
+        [
+            "<html>",
+            "</html>",
+            "<body>",
+            "<main>",
+            "</main>",
+            "<article>",
+            "<nav>",
+            "</nav>",
+            "<script>var x = '<p>';</script>",
+            "<style>p{}</style>",
+            "<p>",
+            "</p>",
+            "<h1>",
+            "<div role='main'>",
+            "</div>",
+            "<!-- c -->",
+            "&amp;",
+            "&#xD800;",
+            "\x00",
+            "<![CDATA[x]]>",
+            "<?xml version='1.0' encoding='utf-8'?>",
+            "<table><tr><td>1</td></tr></table>",
+        ]
+    ),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(HTML_PIECES, max_size=30).map("".join))
+def test_any_html_gives_text_and_never_an_error(page):
+    text = html_main_text(page)
+    assert isinstance(text, str)
+    assert "var x" not in text and "p{}" not in text  # script and style never read as text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=3000), st.integers(2, 300), st.integers(0, 299))
+def test_passages_cover_every_word_in_order(text, words, overlap):
+    overlap = min(overlap, words - 1)
+    passages = split_passages(text, words, overlap)
+    assert passages and all(len(p.split()) <= words for p in passages)
+    tokens = text.split()
+    assert set(" ".join(passages).split()) == set(tokens)
+    if tokens:
+        assert passages[0].split()[0] == tokens[0] and passages[-1].split()[-1] == tokens[-1]
