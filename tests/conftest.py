@@ -26,6 +26,7 @@ LONGEST_FIRST = (  # minutes of `make test` on a 2-core machine, 2026-11-27 (see
     "tests/engines/test_chapters_in_engines.py",  # not yet measured: its own PostgreSQL
     "tests/unit/test_triage.py",  # 8
     "tests/unit/test_kb_real_pages.py",  # 1.5 on a fast machine (2026-11-28): trafilatura, 5 MB
+    "tests/unit/test_comparisons.py",  # 0.7 on a fast machine (2026-11-28): simulations
     "nbval/03_simple_vs_rag.ipynb",  # 8.5 before the lighter tests/nbval.yaml
     "tests/notebooks/test_packaging.py",  # 15.5 before uv built and installed its wheel
     "tests/unit/test_audit_inputs.py",  # 27 before the audit's batched aggregates (wide export)
