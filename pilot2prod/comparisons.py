@@ -25,28 +25,21 @@ checked for calibration by simulation in ``tests/unit/test_comparisons.py``.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
 from pilot2prod.errors import DataQualityError
-from pilot2prod.stats import wilson_interval
+from pilot2prod.stats import Interval, wilson_interval
 
 
 @dataclass(frozen=True)
-class Effect:
+class Effect(Interval):
     """An estimated change with its interval and a two-sided p-value (of "no change")."""
 
-    estimate: float
-    low: float
-    high: float
-    p_value: float
-    confidence: float
-
-    def as_dict(self) -> dict[str, float]:
-        return asdict(self)
+    p_value: float = float("nan")
 
     @property
     def significant(self) -> bool:
@@ -78,8 +71,8 @@ def _effect(fit, names: list[str], name: str, confidence: float) -> Effect:  # n
         float(np.asarray(fit.params)[i]),
         float(low),
         float(high),
-        float(np.asarray(fit.pvalues)[i]),
         confidence,
+        float(np.asarray(fit.pvalues)[i]),
     )
 
 
@@ -264,7 +257,7 @@ def hodges_lehmann(before: np.ndarray, after: np.ndarray, confidence: float = 0.
     low = _kth_difference(a, b, c)
     high = _kth_difference(a, b, n - c + 1)
     p = float(sps.mannwhitneyu(a, b, alternative="two-sided").pvalue)
-    return Effect(shift, low, high, p, confidence)
+    return Effect(shift, low, high, confidence, p)
 
 
 # --------------------------------------------------------------------------- guardrails
