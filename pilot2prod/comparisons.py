@@ -76,6 +76,24 @@ def _effect(fit, names: list[str], name: str, confidence: float) -> Effect:  # n
     )
 
 
+def daily(
+    timestamps: pd.Series, values: pd.Series, statistic: str = "median", log: bool = False
+) -> pd.Series:
+    """One value per calendar day: the median (or mean, or share for 0/1 values with
+    ``"mean"``) of the values of the events that started that day, optionally of their
+    logarithm (durations: a relative change becomes a difference). Events without a value are
+    left out; days without an event are absent, not zero."""
+    frame = pd.DataFrame(
+        {"day": pd.to_datetime(timestamps).dt.normalize(), "value": pd.to_numeric(values)}
+    ).dropna()
+    if log:
+        frame = frame[frame["value"] > 0]
+        frame["value"] = np.log(frame["value"])
+    if statistic not in ("median", "mean"):
+        raise ValueError(f"statistic must be 'median' or 'mean', not {statistic!r}")
+    return frame.groupby("day")["value"].agg(statistic)
+
+
 # --------------------------------------------------------------------------- one series
 @dataclass(frozen=True)
 class SegmentedRegression:
@@ -182,6 +200,7 @@ def difference_in_differences(
     both = pd.concat(
         {"treated": pd.Series(treated, dtype=float), "control": pd.Series(control, dtype=float)},
         axis=1,
+        sort=True,
     ).dropna()
     both.index = pd.DatetimeIndex(both.index)
     both = both.sort_index()
