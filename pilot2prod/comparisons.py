@@ -8,6 +8,8 @@ The estimators the impact analysis chooses between, by what the data supports:
   not Newey-West errors).
 * :func:`difference_in_differences`: treated and control groups. The daily difference between
   the groups, before against after, with autoregressive errors on that difference series.
+  :func:`fixed_effects_did` does the same for panels and repeated cross-sections (groups by
+  periods) with two-way fixed effects.
 * :func:`hodges_lehmann`: the shift between two samples (median of all pairwise differences)
   with the interval that inverts the Mann-Whitney test, and that test's p-value. The test asks
   whether a value after launch tends to be larger or smaller than one before; it is not a test
@@ -220,6 +222,48 @@ def difference_in_differences(
         after,
         ar_order,
         both.rename_axis("date").reset_index(),
+    )
+
+
+#: Standard errors are clustered by group from this many groups on; with fewer, clustering
+#: is unreliable and heteroskedasticity-robust (HC1) errors are used.
+MIN_CLUSTERS = 20
+
+
+def fixed_effects_did(
+    frame: pd.DataFrame,
+    outcome: str,
+    group: str,
+    period: str,
+    treated: str,
+    confidence: float = 0.95,
+) -> Effect:
+    """Difference-in-differences on a panel or on repeated cross-sections: ``outcome`` on the
+    0/1 column ``treated`` (a treated group in a period after its launch) with group and period
+    fixed effects (two-way fixed effects). Standard errors are clustered by group when there
+    are at least :data:`MIN_CLUSTERS` groups, else heteroskedasticity-robust (HC1). With one
+    launch date for every treated group this is the classic 2x2 estimate; with staggered
+    launches two-way fixed effects can be biased, and the estimate should be read with care."""
+    import statsmodels.formula.api as smf
+
+    data = frame[[outcome, group, period, treated]].dropna().copy()
+    data.columns = ["y", "g", "t", "d"]
+    data["d"] = data["d"].astype(float)
+    if data["d"].nunique() < 2 or data["g"].nunique() < 2 or data["t"].nunique() < 2:
+        raise DataQualityError(
+            f"A difference-in-differences needs treated and untreated rows, at least two groups "
+            f"('{group}') and two periods ('{period}'); check the columns and the launch."
+        )
+    model = smf.ols("y ~ d + C(g) + C(t)", data)
+    clusters = data["g"].nunique()
+    if clusters >= MIN_CLUSTERS:
+        codes = data["g"].astype("category").cat.codes
+        fit = model.fit(cov_type="cluster", cov_kwds={"groups": codes})
+    else:
+        fit = model.fit(cov_type="HC1")
+    low, high = fit.conf_int(alpha=1 - confidence).loc["d"]
+    return Effect(
+        float(fit.params["d"]), float(low), float(high), confidence, float(fit.pvalues["d"])
     )
 
 
