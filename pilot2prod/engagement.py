@@ -203,6 +203,14 @@ def run_playbook(
                 f"{', '.join(changed)}; re-run it with --rerun {name} (its outputs are "
                 "replaced), or give --out a new folder."
             )
+    # Never replace what this command did not write (an older layout, a consultant's files).
+    foreign = [name for name in engagement.plan if (folder / name).exists() and name not in earlier]
+    if foreign:
+        raise ParameterError(
+            f"{folder.name} already holds a folder {foreign[0]} that no run of this engagement "
+            "recorded in manifest.json; move it away, or give --out a new folder. Nothing was "
+            "run."
+        )
     started = _now()
     shutil.copyfile(engagement.path, folder / ENGAGEMENT_COPY)
     produced: dict[str, str] = {}  # hand-off parameter -> file, relative to the engagement

@@ -293,6 +293,13 @@ def test_an_engagement_folder_is_relative_listed_resumable_and_reruns_only_when_
     }
     (client / "client.yaml").write_text(yaml.safe_dump(engagement))
     out = tmp_path / "handover"
+    (out / "01_success_metric" / "20261101-120000").mkdir(parents=True)  # an older run's layout
+    refused = cli("playbook", "-f", "client.yaml", "--out", str(out), "--quiet", cwd=client)
+    assert refused.returncode == 2
+    assert "no run of this engagement recorded" in one_sentence(refused)
+    assert (out / "01_success_metric" / "20261101-120000").is_dir()  # left as it was
+    (out / "01_success_metric" / "20261101-120000").rmdir()
+    (out / "01_success_metric").rmdir()
 
     def playbook(*extra: str) -> subprocess.CompletedProcess:
         return cli(
