@@ -177,7 +177,6 @@ def run_playbook(
     notebook that needs its hand-off runs without it, and the outcome says so."""
     base = engagement.base
     folder = (out or default_folder(engagement)).resolve()
-    folder.mkdir(parents=True, exist_ok=True)
     manifest = read_manifest(folder)
     earlier: dict[str, Any] = manifest.get("steps", {})
     unknown = set(rerun) - set(engagement.plan) - {"all"}
@@ -212,6 +211,7 @@ def run_playbook(
             "run."
         )
     started = _now()
+    folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(engagement.path, folder / ENGAGEMENT_COPY)
     produced: dict[str, str] = {}  # hand-off parameter -> file, relative to the engagement
     fresh: set[str] = set()  # hand-offs written by a step of this run
