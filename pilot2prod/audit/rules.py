@@ -555,8 +555,12 @@ def gaps(
         and c.name not in gappy
         and not c.distinct_estimated
     ]
+    # CASE WHEN rather than a cast: PostgreSQL casts no boolean to bigint.
     mask = sum(
-        (_missing(table[g]).cast("int64") * (1 << i) for i, g in enumerate(gappy)),
+        (
+            ibis.ifelse(_missing(table[g]), ibis.literal(1 << i, type="int64"), 0)
+            for i, g in enumerate(gappy)
+        ),
         ibis.literal(0, type="int64"),
     )
     bits = table.mutate(_mask=mask)
