@@ -13,7 +13,6 @@ data. What one notebook writes for the next (Chapter 1's metric spec) is handed 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -26,7 +25,7 @@ from typing import Any
 import nbformat
 
 from pilot2prod.errors import ParameterError, Pilot2ProdError
-from pilot2prod.handoff import METRIC_SPEC_FILE
+from pilot2prod.handoff import METRIC_SPEC_FILE, sha256_of
 from pilot2prod.params import parameter_class_of, parameters_cell
 from pilot2prod.paths import runs_base
 from pilot2prod.runner import (
@@ -112,14 +111,6 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         ) from None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _versions() -> dict[str, str]:
     from importlib import metadata
 
@@ -175,6 +166,8 @@ def run_playbook(
     for every step). A step re-run replaces its folder only when it finishes; a failure leaves
     the earlier outputs as they were. A failing notebook does not stop the others; a later
     notebook that needs its hand-off runs without it, and the outcome says so."""
+    from pilot2prod.notebook import to_jsonable  # pandas: only when something runs
+
     base = engagement.base
     folder = (out or default_folder(engagement)).resolve()
     manifest = read_manifest(folder)
@@ -284,7 +277,7 @@ def run_playbook(
             "status": "done",
             "started": step_started,
             "finished": _now(),
-            "parameters": to_plain(result.parameters),
+            "parameters": to_jsonable(result.parameters),
             "notes": notes,
         }
         outcomes.append(StepOutcome(name, "done", target, "", notes))
@@ -295,12 +288,6 @@ def run_playbook(
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def to_plain(values: dict[str, Any]) -> dict[str, Any]:
-    from pilot2prod.notebook import to_jsonable
-
-    return to_jsonable(values)
 
 
 def _handoffs(target: Path, base: Path) -> dict[str, str]:
@@ -326,10 +313,10 @@ def _write_manifest(
         if relative.split("/", 1)[0] == LOGS_DIR:
             logs.append(relative)
             continue
-        files.append({"path": relative, "bytes": path.stat().st_size, "sha256": _sha256(path)})
+        files.append({"path": relative, "bytes": path.stat().st_size, "sha256": sha256_of(path)})
     manifest = {
         "engagement": ENGAGEMENT_COPY,
-        "engagement_sha256": _sha256(folder / ENGAGEMENT_COPY),
+        "engagement_sha256": sha256_of(folder / ENGAGEMENT_COPY),
         "paths_relative_to": "the folder of the engagement file",
         "run_started": started,
         "run_finished": _now(),

@@ -98,7 +98,6 @@ class KnowledgeBaseIndex:
         pieces = [split_passages(text) for text in self.documents["text"]]
         counts = np.array([len(p) for p in pieces])
         self.passages = [passage for group in pieces for passage in group]
-        self.passage_doc = np.repeat(np.arange(len(pieces)), counts)
         self.starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
         self.bm25 = bm25s.BM25()
         tokens = bm25s.tokenize(self.passages, stopwords="en", show_progress=False)
