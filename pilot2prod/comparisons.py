@@ -16,6 +16,7 @@ The estimators the impact analysis chooses between, by what the data supports:
   of medians.
 * :func:`non_inferiority_rate`: a guardrail rate (reopens) may rise by at most a margin;
   Newcombe's hybrid score interval for the difference of two proportions.
+* :func:`non_inferiority_mean`: the same for a mean that may drop by at most a margin (CSAT).
 * :func:`cuped`: variance reduction with a pre-period covariate.
 * :func:`sample_ratio_mismatch`: whether the arms of a randomised comparison hold the shares
   they were assigned.
@@ -104,6 +105,7 @@ class SegmentedRegression:
 
     level: Effect
     slope: Effect
+    average: Effect  # the mean effect over the days after launch (level + slope x mean day)
     days_before: int
     days_after: int
     ar_order: int
@@ -142,7 +144,7 @@ def interrupted_time_series(
         )
     t = (s.index - s.index[0]).days.to_numpy(dtype=float)
     t0 = float((launch - s.index[0]).days)
-    post = (s.index >= launch).astype(float)
+    post = np.asarray(s.index >= launch, dtype=float)
     x = pd.DataFrame({"time": t, "level": post, "slope": (t - t0) * post}, index=s.index)
     if weekday_terms:
         days = pd.get_dummies(s.index.day_of_week, prefix="dow", drop_first=True, dtype=float)
@@ -161,9 +163,19 @@ def interrupted_time_series(
             "counterfactual": counter @ params,
         }
     )
+    # The average effect over the observed days after launch: one linear combination.
+    contrast = np.zeros(len(names))
+    contrast[names.index("level")] = 1.0
+    contrast[names.index("slope")] = float(x.loc[post == 1, "slope"].mean())
+    test = fit.t_test(contrast)
+    low, high = np.asarray(test.conf_int(alpha=1 - confidence))[0]
+    average = Effect(
+        float(np.squeeze(test.effect)), float(low), float(high), confidence, float(test.pvalue)
+    )
     return SegmentedRegression(
         _effect(fit, names, "level", confidence),
         _effect(fit, names, "slope", confidence),
+        average,
         before,
         after,
         ar_order,
@@ -294,20 +306,26 @@ def _kth_difference(after: np.ndarray, before_sorted: np.ndarray, k: int) -> flo
     return float((after[found] - before_sorted[index[found]]).min()) if found.any() else hi
 
 
+def _two_samples(before: np.ndarray, after: np.ndarray, need: str) -> tuple[np.ndarray, np.ndarray]:
+    """Both samples as floats without missing values; ``need`` starts the message when a side
+    has fewer than two."""
+    b = np.asarray(before, dtype=float)
+    a = np.asarray(after, dtype=float)
+    b, a = b[~np.isnan(b)], a[~np.isnan(a)]
+    if b.size < 2 or a.size < 2:
+        raise DataQualityError(
+            f"{need} on each side of the launch; there are {b.size} before and {a.size} after."
+        )
+    return b, a
+
+
 def hodges_lehmann(before: np.ndarray, after: np.ndarray, confidence: float = 0.95) -> Effect:
     """The Hodges-Lehmann shift (median of all pairwise differences after - before), its
     distribution-free interval (by inverting the Mann-Whitney test, normal approximation), and
     the two-sided Mann-Whitney p-value. The test asks whether a value after launch tends to be
     larger or smaller than one before (P(after > before) = 1/2 under no change), which is a
     statement about the shift only when both distributions have the same shape."""
-    b = np.asarray(before, dtype=float)
-    a = np.asarray(after, dtype=float)
-    b, a = b[~np.isnan(b)], a[~np.isnan(a)]
-    if b.size < 2 or a.size < 2:
-        raise DataQualityError(
-            f"A before/after comparison needs at least 2 values on each side; there are "
-            f"{b.size} before and {a.size} after."
-        )
+    b, a = _two_samples(before, after, "A before/after comparison needs at least 2 values")
     b = np.sort(b)
     n = a.size * b.size
     if n % 2:
@@ -368,6 +386,21 @@ def non_inferiority_rate(
     d = w1.estimate - w0.estimate
     upper = d + math.sqrt((w1.high - w1.estimate) ** 2 + (w0.estimate - w0.low) ** 2)
     return NonInferiority(w0.estimate, w1.estimate, d, upper, margin, alpha)
+
+
+def non_inferiority_mean(
+    before: np.ndarray, after: np.ndarray, margin: float, alpha: float = 0.05
+) -> NonInferiority:
+    """Has a mean where higher is better (a satisfaction score) dropped by less than
+    ``margin``? Welch's one-sided interval for the drop (before minus after) at ``alpha``; the
+    result reads like :func:`non_inferiority_rate`, with the drop as the difference."""
+    b, a = _two_samples(before, after, "A guardrail mean needs at least 2 scores")
+    vb, va = b.var(ddof=1) / b.size, a.var(ddof=1) / a.size
+    drop = float(b.mean() - a.mean())
+    se = math.sqrt(vb + va)
+    df = (vb + va) ** 2 / (vb**2 / (b.size - 1) + va**2 / (a.size - 1)) if se > 0 else 1.0
+    upper = drop + float(sps.t.ppf(1 - alpha, df)) * se
+    return NonInferiority(float(b.mean()), float(a.mean()), drop, upper, margin, alpha)
 
 
 # --------------------------------------------------------------------------- variance, arms

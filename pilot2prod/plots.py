@@ -353,3 +353,104 @@ def personal_data_by_source(counts: pd.DataFrame):
     ax.set_title("Personal data by source (validated, counts only)")
     legend_below(fig, *ax.get_legend_handles_labels())
     return fig
+
+
+def impact_series(
+    series: pd.DataFrame,
+    launch: pd.Timestamp,
+    design: str,
+    value_label: str,
+    log_scale: bool,
+):
+    """The daily metric with the launch marked and the counterfactual: the control group
+    moved by the treated group's usual gap (did), the pre-launch trend carried on (its), or the
+    control arm (randomised). Log-scale values are drawn back on the metric's own scale."""
+    fig, ax = _figure(10, 4)
+
+    def back(values: pd.Series) -> pd.Series:
+        return np.exp(values) if log_scale and design != "randomised" else values
+
+    observed_label = {
+        "did": "treated groups",
+        "its": "observed",
+        "randomised": "treated arm (daily median)",
+    }[design]
+    counter_label = {
+        "did": "treated groups had they moved like the control groups",
+        "its": "pre-launch trend carried on (no launch)",
+        "randomised": "control arm (daily median)",
+    }[design]
+    ax.plot(
+        series["date"],
+        back(series["observed"]),
+        color=OKABE_ITO[0],
+        marker=".",
+        linewidth=0.8,
+        label=observed_label,
+    )
+    if "fitted" in series:
+        ax.plot(
+            series["date"],
+            back(series["fitted"]),
+            color=OKABE_ITO[0],
+            linewidth=2,
+            label="fitted (with the launch)",
+        )
+    if "control" in series:
+        ax.plot(
+            series["date"],
+            back(series["control"]),
+            color="#999999",
+            linewidth=0.8,
+            label="control groups",
+        )
+    ax.plot(
+        series["date"],
+        back(series["counterfactual"]),
+        color=OKABE_ITO[3],
+        linestyle="--",
+        linewidth=1.5,
+        label=counter_label,
+    )
+    ax.axvline(launch, color="#000000", linestyle=":", linewidth=1.2, label="launch")
+    if log_scale and design != "randomised":
+        ax.set_yscale("log")
+    ax.set_xlabel("day of creation")
+    ax.set_ylabel(value_label)
+    ax.set_title("The metric by day, with the launch and what would have happened without it")
+    legend_below(fig, *ax.get_legend_handles_labels())
+    return fig
+
+
+def before_after_distribution(
+    before: np.ndarray, after: np.ndarray, names: tuple[str, str], unit: str, horizon: float
+):
+    """The durations of single cases before and after (log axis), capped at the horizon, with
+    each median marked."""
+    fig, ax = _figure(10, 3.8)
+    values = np.concatenate([before, after])
+    positive = values[values > 0]
+    bins = np.logspace(np.log10(positive.min()), np.log10(positive.max()), 40)
+    for data, name, colour in ((before, names[0], OKABE_ITO[5]), (after, names[1], OKABE_ITO[1])):
+        data = data[data > 0]
+        ax.hist(
+            data,
+            bins=bins,
+            density=True,
+            histtype="step",
+            linewidth=2,
+            color=colour,
+            label=f"{name} ({len(data):,} cases)",
+        )
+        ax.axvline(
+            np.median(data),
+            color=colour,
+            linestyle="--",
+            label=f"median {name}: {np.median(data):.1f} {unit}",
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel(f"duration ({unit}, log scale; capped at {horizon:.0f})")
+    ax.set_ylabel("density")
+    ax.set_title("Single cases before and after")
+    legend_below(fig, *ax.get_legend_handles_labels())
+    return fig

@@ -206,8 +206,44 @@ def km_bootstrap_ci(
 
     Give exactly one of ``quantile`` or ``survival_at``. Each replicate resamples the events
     (rows weighted by ``counts``) with replacement: a multinomial draw of counts over the rows,
-    so all replicates come from one vectorised pass and counted buckets resample exactly as the
+    so replicates are computed in vectorised chunks and counted buckets resample exactly as the
     events they stand for."""
+    point, reps = km_bootstrap_replicates(
+        durations,
+        observed,
+        counts=counts,
+        quantile=quantile,
+        survival_at=survival_at,
+        n_resamples=n_resamples,
+        seed=seed,
+    )
+    tail = (1.0 - confidence) / 2.0
+    finite = reps[np.isfinite(reps)]
+    if finite.size < 0.9 * n_resamples:
+        # Too many replicates never reach the quantile: the upper bound is unknown.
+        low = float(np.quantile(finite, tail)) if finite.size else float("nan")
+        return Interval(point, low, float("nan"), confidence)
+    reps = np.where(np.isfinite(reps), reps, np.inf)
+    low, high = np.quantile(reps, [tail, 1.0 - tail])
+    return Interval(point, float(low), float(high), confidence)
+
+
+#: Bootstrap replicates of Kaplan-Meier curves are computed this many at a time (memory).
+KM_CHUNK = 250
+
+
+def km_bootstrap_replicates(
+    durations: np.ndarray,
+    observed: np.ndarray,
+    *,
+    counts: np.ndarray | None = None,
+    quantile: float | None = None,
+    survival_at: float | None = None,
+    n_resamples: int = 1000,
+    seed: int = 0,
+) -> tuple[float, np.ndarray]:
+    """The KM quantile (or 1 - S(t)) and ``n_resamples`` bootstrap replicates of it (``nan``
+    where a replicate never reaches the quantile); see :func:`km_bootstrap_ci`."""
     if (quantile is None) == (survival_at is None):
         raise ValueError("give exactly one of quantile or survival_at")
     d = np.asarray(durations, dtype=float)
@@ -220,24 +256,18 @@ def km_bootstrap_ci(
             f"and {int(w[e == 1].sum())} completed."
         )
     rng = np.random.default_rng(seed)
-    weights = rng.multinomial(n, w / w.sum(), size=n_resamples)
-    times, surv = weighted_km_curves(d, e, weights)
-    times0, surv0 = weighted_km_curves(d, e, w[None, :])
-    if quantile is not None:
-        reps = _quantiles_from_curves(times, surv, quantile)
-        point = float(_quantiles_from_curves(times0, surv0, quantile)[0])
-    else:
-        reps = 1.0 - _survival_from_curves(times, surv, survival_at)
-        point = float(1.0 - _survival_from_curves(times0, surv0, survival_at)[0])
-    tail = (1.0 - confidence) / 2.0
-    finite = reps[np.isfinite(reps)]
-    if finite.size < 0.9 * n_resamples:
-        # Too many replicates never reach the quantile: the upper bound is unknown.
-        low = float(np.quantile(finite, tail)) if finite.size else float("nan")
-        return Interval(point, low, float("nan"), confidence)
-    reps = np.where(np.isfinite(reps), reps, np.inf)
-    low, high = np.quantile(reps, [tail, 1.0 - tail])
-    return Interval(point, float(low), float(high), confidence)
+
+    def statistic(times: np.ndarray, surv: np.ndarray) -> np.ndarray:
+        if quantile is not None:
+            return _quantiles_from_curves(times, surv, quantile)
+        return 1.0 - _survival_from_curves(times, surv, survival_at)
+
+    reps = []
+    for start in range(0, n_resamples, KM_CHUNK):
+        weights = rng.multinomial(n, w / w.sum(), size=min(KM_CHUNK, n_resamples - start))
+        reps.append(statistic(*weighted_km_curves(d, e, weights)))
+    point = float(statistic(*weighted_km_curves(d, e, w[None, :]))[0])
+    return point, np.concatenate(reps)
 
 
 # --------------------------------------------------------------------------- clustering

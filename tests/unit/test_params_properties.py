@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from pilot2prod.errors import Pilot2ProdError
 
-CHAPTERS = ["pilot2prod.metric", "pilot2prod.audit", "pilot2prod.triage"]
+CHAPTERS = ["pilot2prod.metric", "pilot2prod.audit", "pilot2prod.triage", "pilot2prod.impact"]
 
 VALUES = st.one_of(
     st.none(),
