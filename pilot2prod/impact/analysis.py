@@ -517,7 +517,8 @@ def verdict(
     else:
         v = "INCONCLUSIVE"
         half = (high - low) / 2
-        needed = min(abs(gain), abs(gain - target)) if gain < target else abs(gain)
+        # What decides it: below the target, whether it falls short; above, whether it is real.
+        needed = target - gain if gain < target else gain
         if needed > 0.002 and half > 0:
             weeks_more = max(0.0, weeks_after * ((half / needed) ** 2 - 1))
         more = (

@@ -33,6 +33,8 @@ PAGES = [
     "book/02_data_audit.html",
     "chapters/03_hire_a_problem.html",
     "book/03_simple_vs_rag.html",
+    "chapters/06_measure_impact.html",
+    "book/06_impact.html",
     "chapters/appendix_own_data.html",
     "chapters/execution_status.html",
 ]
@@ -75,7 +77,7 @@ def test_book_builds_every_page(built_book):
     for page in PAGES:
         assert (built_book / page).is_file(), page
     status = (built_book / "chapters/execution_status.html").read_text()
-    for name in ("01_success_metric", "02_data_audit", "03_simple_vs_rag"):
+    for name in ("01_success_metric", "02_data_audit", "03_simple_vs_rag", "06_impact"):
         assert name in status
     assert "✅" in status and "❌" not in status
 
@@ -89,6 +91,24 @@ def test_chapter_quotes_numbers_from_the_executed_notebook(built_book, truth):
         assert f"{value:.1f}" in text
     assert f"{base['km']:.1f}" == f"{truth['chapter1_baseline']['true_median_hours']:.1f}"
     assert html.escape(results["statement"], quote=False) in text
+    assert "{glue" not in text
+
+
+@pytest.mark.slow
+def test_impact_chapter_quotes_the_verdict_on_the_planted_launch(built_book, truth):
+    text = (built_book / "chapters/06_measure_impact.html").read_text()
+    _, results = _book_run(built_book, "06_impact")
+    assert html.escape(results["statement"], quote=False) in text
+    change = results["relative_change"]
+    assert f"{100 * change['estimate']:+.1f}" in text
+    planted = truth["ai_triage_launch"]["resolution_time_multiplier"] - 1
+    assert change["low"] <= planted <= change["high"]
+    reopen = {g["guardrail"]: g for g in results["guardrails"]}["reopen rate"]
+    assert reopen["status"] == "breached"
+    assert results["verdict"] in ("MET", "INCONCLUSIVE")
+    published = {row["published"]: row["this package"] for row in results["published_checks"]}
+    assert round(published[-0.0225], 4) == -0.0225
+    assert round(published[-11863.9], 1) == -11863.9
     assert "{glue" not in text
 
 
