@@ -88,6 +88,31 @@ def _parser() -> argparse.ArgumentParser:
     playbook.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT)
     playbook.add_argument("--quiet", action="store_true")
 
+    engagement = sub.add_parser(
+        "engagement",
+        help="a whole client engagement: every notebook, then the client book, the executive "
+        "report (PDF) and the working documents",
+    )
+    engagement_sub = engagement.add_subparsers(dest="engagement_command", required=True)
+    erun = engagement_sub.add_parser("run", help="run an engagement file end to end")
+    erun.add_argument("file", metavar="ENGAGEMENT.yaml")
+    erun.add_argument(
+        "--out",
+        metavar="DIR",
+        help="the engagement folder (default: runs/<client>-<date>; the same day resumes)",
+    )
+    erun.add_argument(
+        "--rerun",
+        metavar="NOTEBOOK",
+        action="append",
+        default=[],
+        help="run again a notebook that finished in an earlier run into the same folder; 'all' "
+        "for every one",
+    )
+    erun.add_argument("--no-book", action="store_true", help="skip building the client book")
+    erun.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT)
+    erun.add_argument("--quiet", action="store_true")
+
     prepare = sub.add_parser(
         "prepare",
         help="write the engagement's notebooks with their parameters injected (for the book)",
@@ -113,6 +138,67 @@ def _print_run(result) -> None:
     print(f"Done. Outputs in {result.folder}")
     for item in sorted(result.folder.iterdir()):
         print(f"  {item.name}")
+
+
+def _report_outcomes(outcomes, folder: Path) -> int:  # noqa: ANN001
+    """Print what a playbook run did; the exit code of its failures (0 when none)."""
+    kept = [o.notebook for o in outcomes if o.status == "kept"]
+    if kept:
+        print(
+            f"Kept from an earlier run: {', '.join(kept)} (--rerun NAME or --rerun all "
+            "runs them again)."
+        )
+    print(f"Engagement folder: {folder} (contents listed in manifest.json)")
+    for o in outcomes:
+        for note in o.notes:
+            print(f"note: {o.notebook} {note}")
+    failed = [o for o in outcomes if o.status == "failed"]
+    if failed:
+        print(
+            f"error: {len(failed)} of {len(outcomes)} notebooks did not finish: "
+            + "; ".join(f"{o.notebook}: {o.message}" for o in failed),
+            file=sys.stderr,
+        )
+        return min(o.exit_code for o in failed)
+    return 0
+
+
+def _engagement_run(args) -> int:  # noqa: ANN001
+    import time
+
+    from pilot2prod.engagement import client_folder, refresh_manifest
+    from pilot2prod.handover import hand_over
+
+    engagement = read_engagement(args.file)
+    folder = Path(args.out).resolve() if args.out else client_folder(engagement).resolve()
+    started = time.perf_counter()
+    outcomes = run_playbook(
+        engagement,
+        out=folder,
+        timeout=args.timeout,
+        progress=not args.quiet,
+        rerun=frozenset(find_notebook(n).stem if n != "all" else n for n in args.rerun),
+    )
+    code = _report_outcomes(outcomes, folder)
+    print(
+        "== hand-over: summary, executive report, working documents"
+        + ("" if args.no_book else ", client book")
+    )
+    step = time.perf_counter()
+    status = {o.notebook: o.status for o in outcomes}
+    handover = hand_over(folder, engagement.client, status, book=not args.no_book)
+    refresh_manifest(folder)
+    print(f"   done in {time.perf_counter() - step:.0f} s")
+    print(handover.summary.answer)
+    if handover.pdf:
+        print(f"Executive report: {handover.pdf}")
+    if handover.book:
+        print(f"Client book: {handover.book}")
+    print(f"Working documents: {folder / 'documents'}")
+    for note in handover.notes:
+        print(f"note: {note}")
+    print(f"Total: {time.perf_counter() - started:.0f} s")
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,24 +227,11 @@ def main(argv: list[str] | None = None) -> int:
                 progress=not args.quiet,
                 rerun=frozenset(find_notebook(n).stem if n != "all" else n for n in args.rerun),
             )
-            kept = [o.notebook for o in outcomes if o.status == "kept"]
-            if kept:
-                print(
-                    f"Kept from an earlier run: {', '.join(kept)} (--rerun NAME or --rerun all "
-                    "runs them again)."
-                )
-            print(f"Engagement folder: {folder} (contents listed in manifest.json)")
-            failed = [o for o in outcomes if o.status == "failed"]
-            for o in outcomes:
-                for note in o.notes:
-                    print(f"note: {o.notebook} {note}")
-            if failed:
-                print(
-                    f"error: {len(failed)} of {len(outcomes)} notebooks did not finish: "
-                    + "; ".join(f"{o.notebook}: {o.message}" for o in failed),
-                    file=sys.stderr,
-                )
-                return min(o.exit_code for o in failed)
+            code = _report_outcomes(outcomes, folder)
+            if code:
+                return code
+        elif args.command == "engagement":
+            return _engagement_run(args)
         elif args.command == "prepare":
             written = prepare_book(read_engagement(args.engagement), Path(args.out))
             print(f"Prepared {len(written)} notebooks in {Path(args.out).resolve()}")

@@ -43,12 +43,100 @@ from pilot2prod.runner import (
 HANDOFFS = ((METRIC_SPEC_FILE, "metric_spec_path"),)
 
 
+#: The engagement file's key for the client's context (not a notebook).
+CLIENT_KEY = "engagement"
+#: Roles an engagement's stakeholders are checked against (the interview checklist asks about
+#: every one nobody holds).
+ROLES = (
+    "business owner",
+    "data steward",
+    "ML engineer",
+    "on-call engineer",
+    "data protection",
+    "security",
+    "front-line expert",
+    "change lead",
+)
+
+
+@dataclass(frozen=True)
+class Stakeholder:
+    name: str
+    role: str  # one of ROLES, or the client's own word for it
+    area: str = ""
+
+
+@dataclass(frozen=True)
+class Client:
+    """The context of an engagement: who the client is, the one process in scope, who is
+    involved, and the dates that matter. Shown on the client book's summary page and in the
+    working documents."""
+
+    name: str
+    process: str = ""
+    metric_owner: str = ""
+    sign_off_by: str = ""
+    stakeholders: tuple[Stakeholder, ...] = ()
+    dates: dict[str, str] = field(default_factory=dict)  # e.g. start, launch, review
+
+    @property
+    def slug(self) -> str:
+        import re
+
+        return re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-") or "client"
+
+
+def read_client(data: Any, fallback: str) -> Client:
+    """The ``engagement:`` section, checked; a file without one is named after itself."""
+    if data is None:
+        return Client(fallback)
+    where = f"Engagement file: the '{CLIENT_KEY}' section"
+    if not isinstance(data, dict):
+        raise ParameterError(f"{where} must be a mapping (client:, process:, stakeholders:, ...).")
+    known = {"client", "process", "metric_owner", "sign_off_by", "stakeholders", "dates"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ParameterError(
+            f"{where} has an unknown entry '{unknown[0]}'; use {', '.join(sorted(known))}."
+        )
+    name = data.get("client")
+    if not isinstance(name, str) or not name.strip():
+        raise ParameterError(f"{where} needs client: the client's name.")
+    people = []
+    for i, entry in enumerate(data.get("stakeholders") or []):
+        if not isinstance(entry, dict) or not entry.get("name") or not entry.get("role"):
+            raise ParameterError(
+                f"{where}: stakeholder {i + 1} needs a name and a role (e.g. name: Dana Fox, "
+                "role: business owner)."
+            )
+        people.append(
+            Stakeholder(str(entry["name"]), str(entry["role"]), str(entry.get("area", "")))
+        )
+    dates = data.get("dates") or {}
+    if not isinstance(dates, dict):
+        raise ParameterError(f"{where}: dates must be a mapping such as start: 2026-01-12.")
+    from pilot2prod.params import check_date
+
+    for key, value in dates.items():
+        check_date(f"{CLIENT_KEY}.dates.{key}", str(value), "2026-01-12", "")
+    return Client(
+        name=name.strip(),
+        process=str(data.get("process") or ""),
+        metric_owner=str(data.get("metric_owner") or ""),
+        sign_off_by=str(data.get("sign_off_by") or ""),
+        stakeholders=tuple(people),
+        dates={str(k): str(v) for k, v in dates.items()},
+    )
+
+
 @dataclass
 class Engagement:
-    """The notebooks an engagement file names, each with its parameters, in playbook order."""
+    """The notebooks an engagement file names, each with its parameters, in playbook order,
+    and the client's context."""
 
     path: Path
     plan: dict[str, dict[str, Any]]
+    client: Client | None = None
 
     @property
     def base(self) -> Path:
@@ -57,7 +145,8 @@ class Engagement:
 
 def read_engagement(path: str | Path) -> Engagement:
     p = Path(path).resolve()
-    plan = read_parameter_file(p)
+    plan = dict(read_parameter_file(p))
+    client = read_client(plan.pop(CLIENT_KEY, None), p.stem)
     names = [nb.stem for nb in available_notebooks()]
     for name, entry in plan.items():
         if name not in names:
@@ -75,7 +164,7 @@ def read_engagement(path: str | Path) -> Engagement:
             "01_success_metric: with its parameters."
         )
     ordered = {name: dict(plan[name]) for name in names if name in plan}
-    return Engagement(p, ordered)
+    return Engagement(p, ordered, client)
 
 
 @dataclass
@@ -97,6 +186,13 @@ LOGS_DIR = "logs"
 def default_folder(engagement: Engagement, cwd: Path | None = None) -> Path:
     """``runs/<engagement file name>/`` under the runs folder (see :func:`runs_base`)."""
     return runs_base(cwd) / engagement.path.stem
+
+
+def client_folder(engagement: Engagement, cwd: Path | None = None) -> Path:
+    """``runs/<client>-<date>/``: a fresh folder per client and (UTC) day; a second run on
+    the same day resumes the first."""
+    client = engagement.client or Client(engagement.path.stem)
+    return runs_base(cwd) / f"{client.slug}-{datetime.now(UTC):%Y-%m-%d}"
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
@@ -299,11 +395,8 @@ def _handoffs(target: Path, base: Path) -> dict[str, str]:
     }
 
 
-def _write_manifest(
-    folder: Path, engagement: Engagement, steps: dict[str, Any], started: str
-) -> Path:
-    """``manifest.json``: what was run, with which parameters and versions, and every
-    deliverable file with its size and SHA-256 (logs are listed apart, without hashes)."""
+def _files(folder: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every deliverable file with its size and SHA-256, and the logs (without hashes)."""
     files = []
     logs = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -314,6 +407,24 @@ def _write_manifest(
             logs.append(relative)
             continue
         files.append({"path": relative, "bytes": path.stat().st_size, "sha256": sha256_of(path)})
+    return files, logs
+
+
+def refresh_manifest(folder: Path) -> Path:
+    """List again every file of the folder in its manifest (after the hand-over documents)."""
+    manifest = read_manifest(folder)
+    manifest["files"], manifest["logs"] = _files(folder)
+    path = folder / MANIFEST_FILE
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def _write_manifest(
+    folder: Path, engagement: Engagement, steps: dict[str, Any], started: str
+) -> Path:
+    """``manifest.json``: what was run, with which parameters and versions, and every
+    deliverable file with its size and SHA-256 (logs are listed apart, without hashes)."""
+    files, logs = _files(folder)
     manifest = {
         "engagement": ENGAGEMENT_COPY,
         "engagement_sha256": sha256_of(folder / ENGAGEMENT_COPY),
