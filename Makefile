@@ -64,9 +64,9 @@ playbook: setup ## run every notebook on the sample company into runs/acme/
 	$(BIN)/pilot2prod playbook -f engagements/acme.yaml --out runs/acme --rerun all --quiet
 
 # The book shows the notebooks with the sample engagement's parameters injected (the notebooks'
-# own defaults are neutral).
-book-notebooks: setup
-	$(BIN)/pilot2prod prepare -f engagements/acme.yaml --out book
+# own defaults are neutral), and the hand-offs of the playbook's run (metric spec, audit, impact).
+book-notebooks: playbook
+	$(BIN)/pilot2prod prepare -f engagements/acme.yaml --out book --from runs/acme
 
 book: playbook book-notebooks _build/.inputs-stamp ## main job: run the playbook, then build the book
 	PILOT2PROD_RUNS_DIR=$(CURDIR)/_build/book-runs $(BIN)/jupyter-book build . -W -n --keep-going

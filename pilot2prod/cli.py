@@ -119,6 +119,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     prepare.add_argument("-f", "--engagement", metavar="FILE", required=True)
     prepare.add_argument("--out", metavar="DIR", required=True)
+    prepare.add_argument(
+        "--from",
+        dest="handoffs_from",
+        metavar="DIR",
+        help="an engagement folder of the same engagement whose hand-offs (metric spec, audit, "
+        "impact) the notebooks take",
+    )
     return parser
 
 
@@ -233,7 +240,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "engagement":
             return _engagement_run(args)
         elif args.command == "prepare":
-            written = prepare_book(read_engagement(args.engagement), Path(args.out))
+            written = prepare_book(
+                read_engagement(args.engagement),
+                Path(args.out),
+                Path(args.handoffs_from) if args.handoffs_from else None,
+            )
             print(f"Prepared {len(written)} notebooks in {Path(args.out).resolve()}")
     except Pilot2ProdError as exc:
         print(f"error: {exc}", file=sys.stderr)

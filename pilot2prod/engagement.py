@@ -39,8 +39,13 @@ from pilot2prod.runner import (
     run_notebook,
 )
 
-#: What a notebook writes that a later one reads: (file in the run folder, parameter to fill).
-HANDOFFS = ((METRIC_SPEC_FILE, "metric_spec_path"),)
+#: What a notebook writes that a later one reads: (the step that writes it, or None for any;
+#: the file in its run folder; the parameter it fills in a later step).
+HANDOFFS = (
+    (None, METRIC_SPEC_FILE, "metric_spec_path"),
+    ("02_data_audit", "audit.json", "audit_path"),
+    ("06_impact", "results.json", "impact_path"),
+)
 
 
 #: The engagement file's key for the client's context (not a notebook).
@@ -238,7 +243,7 @@ VERSIONED = (
 def _comparable(values: dict[str, Any]) -> dict[str, Any]:
     """Parameters as a finished step is compared with a new request: without the folder it
     wrote to and the hand-offs (which follow from the earlier steps)."""
-    skip = {"output_dir", *(parameter for _, parameter in HANDOFFS)}
+    skip = {"output_dir", *(parameter for _, _, parameter in HANDOFFS)}
     return {k: v for k, v in values.items() if k not in skip}
 
 
@@ -327,7 +332,7 @@ def run_playbook(
                 values[parameter] = path
         missing = [
             parameter
-            for _, parameter in HANDOFFS
+            for _, _, parameter in HANDOFFS
             if parameter in declared and not values.get(parameter) and failed
         ]
         if missing:
@@ -390,8 +395,8 @@ def _handoffs(target: Path, base: Path) -> dict[str, str]:
     """The hand-off files a finished step left in ``target``, relative to ``base``."""
     return {
         parameter: os.path.relpath(target / filename, base)
-        for filename, parameter in HANDOFFS
-        if (target / filename).exists()
+        for step, filename, parameter in HANDOFFS
+        if step in (None, target.name) and (target / filename).exists()
     }
 
 
@@ -441,18 +446,29 @@ def _write_manifest(
     return path
 
 
-def prepare_book(engagement: Engagement, out: Path) -> list[Path]:
+def prepare_book(
+    engagement: Engagement, out: Path, handoffs_from: Path | None = None
+) -> list[Path]:
     """Write each notebook the engagement names into ``out`` with its parameters injected
     (papermill, not executed) and paths relative to ``out``: what the book executes and nbval
     re-executes. The parameters cells are tagged ``remove-cell`` so that a page opens with its
-    title; the values used stay in the notebook."""
+    title; the values used stay in the notebook. ``handoffs_from``, an engagement folder of the
+    same engagement (``make book`` runs the playbook first), supplies the hand-offs."""
     import papermill as pm
 
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    handed: dict[str, str] = {}
+    if handoffs_from is not None:
+        for name in engagement.plan:
+            handed |= _handoffs(Path(handoffs_from).resolve() / name, engagement.base)
     written = []
     for name, entry in engagement.plan.items():
         source = find_notebook(name)
+        declared = set(parameter_class_of(source).spec())
+        entry = dict(entry) | {
+            k: v for k, v in handed.items() if k in declared and not entry.get(k)
+        }
         values = resolve_parameters(source, from_file=entry, cwd=engagement.base)
         for f in fields(parameter_class_of(source)):
             value = values.get(f.name)

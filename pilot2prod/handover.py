@@ -48,6 +48,7 @@ TOPICS = (
     ("04_production_readiness", "Production readiness"),
     ("05_adoption", "Organisational readiness"),
     ("06_impact", "Impact against the baseline"),
+    ("07_next_use_cases", "What comes next"),
 )
 
 
@@ -166,6 +167,10 @@ def _section(name: str, r: dict[str, Any] | None, state: str) -> tuple[str, list
         if r.get("placebo", {}).get("note"):
             evidence.append(r["placebo"]["note"])
         return r["statement"], evidence
+    if name == "07_next_use_cases":
+        return r["statement"], [
+            f"{row['rank']}. {row['candidate']}: {row['reasoning']}" for row in r["ranking"][:3]
+        ]
     verdict = r.get("statement") or r.get("verdict") or ""
     return str(verdict), []
 

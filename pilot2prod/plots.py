@@ -454,3 +454,25 @@ def before_after_distribution(
     ax.set_title("Single cases before and after")
     legend_below(fig, *ax.get_legend_handles_labels())
     return fig
+
+
+def ranking_contributions(ranking: pd.DataFrame, weights: dict[str, float]):
+    """Each candidate's total as the weighted contributions of its four criteria (stacked
+    bars, best at the top); candidates held up by blocking findings are marked."""
+    fig, ax = _figure(10, 0.6 * len(ranking) + 1.8)
+    labels = [
+        (f"{row.candidate} (blocked)" if row.blocked else row.candidate)
+        for row in ranking.itertuples()
+    ][::-1]
+    left = np.zeros(len(ranking))
+    for colour, criterion in zip(OKABE_ITO, weights, strict=False):
+        width = (ranking[criterion] * weights[criterion]).to_numpy()[::-1]
+        ax.barh(
+            labels, width, left=left, color=colour, label=f"{criterion} ({weights[criterion]:.0%})"
+        )
+        left += width
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("weighted score (0 to 1)")
+    ax.set_title("Candidate use cases: what each criterion contributes")
+    legend_below(fig, *ax.get_legend_handles_labels())
+    return fig

@@ -35,6 +35,8 @@ PAGES = [
     "book/03_simple_vs_rag.html",
     "chapters/06_measure_impact.html",
     "book/06_impact.html",
+    "chapters/07_the_pattern_that_works.html",
+    "book/07_next_use_cases.html",
     "chapters/appendix_own_data.html",
     "chapters/execution_status.html",
 ]
@@ -77,7 +79,13 @@ def test_book_builds_every_page(built_book):
     for page in PAGES:
         assert (built_book / page).is_file(), page
     status = (built_book / "chapters/execution_status.html").read_text()
-    for name in ("01_success_metric", "02_data_audit", "03_simple_vs_rag", "06_impact"):
+    for name in (
+        "01_success_metric",
+        "02_data_audit",
+        "03_simple_vs_rag",
+        "06_impact",
+        "07_next_use_cases",
+    ):
         assert name in status
     assert "✅" in status and "❌" not in status
 
@@ -110,6 +118,18 @@ def test_impact_chapter_quotes_the_verdict_on_the_planted_launch(built_book, tru
     assert round(published[-0.0225], 4) == -0.0225
     assert round(published[-11863.9], 1) == -11863.9
     assert "{glue" not in text
+
+
+@pytest.mark.slow
+def test_the_pattern_chapter_follows_the_sample_company_with_glued_numbers(built_book):
+    text = (built_book / "chapters/07_the_pattern_that_works.html").read_text()
+    assert "{glue" not in text
+    for notebook, key in (("01_success_metric", "statement"), ("06_impact", "statement"),
+                          ("07_next_use_cases", "statement")):
+        _, results = _book_run(built_book, notebook)
+        assert html.escape(results[key], quote=False) in text
+    _, ranking = _book_run(built_book, "07_next_use_cases")
+    assert len(ranking["ranking"]) == 5 and "reasoning" in ranking["ranking"][0]
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ def planted_personal_values() -> set[str]:
             if column in frame:
                 values |= set(frame[column].dropna().astype(str))
     values |= set(pd.read_parquet(data / "estate" / "payments.parquet")["card_number"].astype(str))
-    suppliers = pd.read_csv(data / "estate" / "suppliers_latin1.csv", encoding="latin-1")
+    suppliers = pd.read_csv(data / "estate" / "suppliers_latin1.csv", encoding="latin-1", sep=";")
     values |= set(suppliers["iban"].dropna().astype(str))
     bodies = " ".join(pd.read_csv(data / "tickets.csv", usecols=["body"])["body"].astype(str))
     values |= set(re.findall(r"[\w.+-]+@[\w-]+\.[\w.]+", bodies))

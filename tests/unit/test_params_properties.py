@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 
 from pilot2prod.errors import Pilot2ProdError
 
-CHAPTERS = ["pilot2prod.metric", "pilot2prod.audit", "pilot2prod.triage", "pilot2prod.impact"]
+CHAPTERS = [
+    "pilot2prod.metric",
+    "pilot2prod.audit",
+    "pilot2prod.triage",
+    "pilot2prod.impact",
+    "pilot2prod.expand",
+]
 
 VALUES = st.one_of(
     st.none(),
