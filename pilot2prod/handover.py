@@ -520,8 +520,9 @@ def build_client_book(
                 "html_show_copyright": False,
             }
         },
-        "html": {"use_repository_button": False},
+        "html": {"use_repository_button": False, "favicon": "favicon.svg"},
     }
+    shutil.copyfile(Path(__file__).parent / "templates" / "favicon.svg", book / "favicon.svg")
     _write(book / "_toc.yml", yaml.safe_dump(toc, sort_keys=False))
     _write(book / "_config.yml", yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     jb = Path(sys.executable).with_name("jupyter-book")

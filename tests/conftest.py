@@ -21,11 +21,13 @@ LONGEST_FIRST = (  # minutes of `make test` on a 2-core machine, 2026-11-27 (see
     "tests/unit/test_metric.py",  # 10
     "tests/engines/test_postgres_audit.py",  # 10
     "tests/notebooks/test_cli.py",  # 10
+    "tests/notebooks/test_engagement_run.py",  # 3 on a quiet machine (2026-11-28): 2 engagements
     "tests/unit/test_timestamps.py",  # 9.5
     "tests/unit/test_real_data.py",  # not yet measured: audits every real table in every form
     "tests/engines/test_chapters_in_engines.py",  # not yet measured: its own PostgreSQL
     "tests/unit/test_triage.py",  # 8
     "tests/unit/test_kb_real_pages.py",  # 1.5 on a fast machine (2026-11-28): trafilatura, 5 MB
+    "tests/unit/test_impact.py",  # 4.5 on a quiet machine (2026-11-28): 200 null experiments
     "tests/unit/test_comparisons.py",  # 0.7 on a fast machine (2026-11-28): simulations
     "nbval/03_simple_vs_rag.ipynb",  # 8.5 before the lighter tests/nbval.yaml
     "tests/notebooks/test_packaging.py",  # 15.5 before uv built and installed its wheel
