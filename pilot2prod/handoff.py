@@ -81,7 +81,10 @@ def _convert(hint: Any, value: Any, path: str) -> Any:
     raise TypeError(f"{path} must be {hint.__name__}, not {type(value).__name__}")
 
 
-def _load_mapping(path: str | Path, parameter: str, what: str, reader) -> dict:  # noqa: ANN001
+def load_mapping(path: str | Path, parameter: str, what: str, reader=None) -> dict:  # noqa: ANN001
+    """A file that must hold a mapping (YAML unless ``reader`` says otherwise), or one sentence
+    naming ``parameter`` and what is wrong."""
+    reader = reader or yaml.safe_load
     p = Path(path)
     if not p.is_file():
         raise ParameterError(f"Parameter {parameter}: there is no {what} at '{p.name}'.")
@@ -188,7 +191,7 @@ class MetricSpec:
     @classmethod
     def load(cls, path: str | Path, parameter: str = "metric_spec_path") -> MetricSpec:
         name = Path(path).name
-        data = _load_mapping(path, parameter, "metric spec", yaml.safe_load)
+        data = load_mapping(path, parameter, "metric spec", yaml.safe_load)
         fix = "run 01_success_metric again and pass its metric_spec.yaml."
         _check_version(data, cls.SCHEMA_VERSION, parameter, name, "metric specs", fix)
         try:
@@ -245,7 +248,7 @@ class ModelExport:
         if folder.is_file():
             folder = folder.parent
         meta = folder / MODEL_METADATA_FILE
-        data = _load_mapping(meta, parameter, "model export", json.loads)
+        data = load_mapping(meta, parameter, "model export", json.loads)
         fix = "export the model again with 03_simple_vs_rag."
         _check_version(data, cls.SCHEMA_VERSION, parameter, meta.name, "model exports", fix)
         try:
@@ -285,7 +288,7 @@ def load_contract(path: str | Path, parameter: str = "contract_path"):  # noqa: 
 
     pa = import_pandera()
 
-    data = _load_mapping(path, parameter, "data contract", yaml.safe_load)
+    data = load_mapping(path, parameter, "data contract", yaml.safe_load)
     p = Path(path)
     if data.get("schema_type") != "dataframe" or not data.get("columns"):
         raise ParameterError(

@@ -429,11 +429,37 @@ def interview_checklist(summary: Summary) -> str:
         )
     if raised:
         lines += ["## Raised by the findings", ""] + [f"- [ ] {q}" for q in raised] + [""]
-    lines += [
-        "Organisational readiness (a RACI matrix and ADKAR survey) is assessed in Chapter 5; "
-        "its gaps are added here when it is run.",
-        "",
-    ]
+    adoption = summary.results.get("05_adoption")
+    if adoption is None:
+        lines += [
+            "Organisational readiness (a RACI matrix and ADKAR survey) is assessed in Chapter 5; "
+            "its gaps are added here when it is run.",
+            "",
+        ]
+        return "\n".join(lines)
+    gaps = adoption.get("raci_findings") or []
+    if gaps:
+        lines += ["## Accountability gaps (RACI)", ""]
+        lines += [f"- [ ] {g['where']}: {g['finding']}. Agree to {g['action']}." for g in gaps]
+        lines.append("")
+    barriers = [row for row in adoption.get("adkar") or [] if row.get("barrier")]
+    if barriers:
+        lines += ["## Change barriers (ADKAR)", ""]
+        lines += [
+            f"- [ ] {row['group']}: barrier at {row['barrier']}. Ask what would help; planned: "
+            f"{row['action']}."
+            for row in barriers
+        ]
+        lines.append("")
+    named = adoption.get("named") or {}
+    for key, label in (
+        ("laggards", "lags behind in adoption"),
+        ("over_relying", "accepts wrong suggestions too often"),
+        ("under_relying", "overrides correct suggestions too often"),
+    ):
+        for group in named.get(key, []):
+            lines.append(f"- [ ] {group} {label}: interview its lead and two users.")
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -476,3 +476,83 @@ def ranking_contributions(ranking: pd.DataFrame, weights: dict[str, float]):
     ax.set_title("Candidate use cases: what each criterion contributes")
     legend_below(fig, *ax.get_legend_handles_labels())
     return fig
+
+
+def rates_with_intervals(table: pd.DataFrame, key: str, title: str, xlabel: str):
+    """Accepted, edited and overridden shares per group (stacked), with the acceptance's
+    interval as an error bar."""
+    fig, ax = _figure(10, 0.55 * len(table) + 1.8)
+    labels = table[key].astype(str).tolist()[::-1]
+    left = np.zeros(len(table))
+    for colour, action in zip(
+        (OKABE_ITO[2], OKABE_ITO[1], OKABE_ITO[3]),
+        ("accepted", "edited", "overridden"),
+        strict=True,
+    ):
+        width = table[action].to_numpy()[::-1]
+        ax.barh(labels, width, left=left, color=colour, label=action)
+        left += width
+    accepted = table["accepted"].to_numpy()[::-1]
+    err = np.vstack(
+        [
+            accepted - table["accepted_low"].to_numpy()[::-1],
+            table["accepted_high"].to_numpy()[::-1] - accepted,
+        ]
+    )
+    ax.errorbar(
+        accepted,
+        labels,
+        xerr=err,
+        fmt="none",
+        ecolor="#000000",
+        capsize=3,
+        label="95 % interval of acceptance",
+    )
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    legend_below(fig, *ax.get_legend_handles_labels())
+    return fig
+
+
+def weekly_acceptance(weekly: pd.DataFrame):
+    """Acceptance per week and team since the launch."""
+    fig, ax = _figure(10, 3.8)
+    for colour, (group, rows) in zip(OKABE_ITO, weekly.groupby("group"), strict=False):
+        ax.plot(rows["week"], rows["acceptance"], marker=".", color=colour, label=str(group))
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("week")
+    ax.set_ylabel("share of suggestions accepted")
+    ax.set_title("Adoption over time")
+    legend_below(fig, *ax.get_legend_handles_labels())
+    return fig
+
+
+def reliance_chart(table: pd.DataFrame):
+    """Per team: how often correct suggestions are followed (AI reliance) and wrong ones
+    rejected (self-reliance), with intervals; the ideal is both near 1."""
+    fig, ax = _figure(8, 4.5)
+    for colour, row in zip(OKABE_ITO, table.itertuples(), strict=False):
+        ax.errorbar(
+            row.ai_reliance,
+            row.self_reliance,
+            xerr=[
+                [row.ai_reliance - row.ai_reliance_low],
+                [row.ai_reliance_high - row.ai_reliance],
+            ],
+            yerr=[
+                [row.self_reliance - row.self_reliance_low],
+                [row.self_reliance_high - row.self_reliance],
+            ],
+            fmt="o",
+            color=colour,
+            capsize=3,
+            label=str(row.group),
+        )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("correct suggestions followed (AI reliance)")
+    ax.set_ylabel("wrong suggestions rejected (self-reliance)")
+    ax.set_title("Appropriate reliance: top right is calibrated trust")
+    legend_below(fig, *ax.get_legend_handles_labels())
+    return fig

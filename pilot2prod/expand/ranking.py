@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from pilot2prod.errors import ParameterError
+from pilot2prod.handoff import load_mapping
 
 #: How simple each approach is to build, run and trust (the playbook's ladder, simplest first).
 APPROACHES = {
@@ -62,14 +62,8 @@ class Candidate:
 def read_candidates(path: str | Path) -> tuple[list[Candidate], str]:
     """The candidates file, checked entry by entry; returns the candidates and its currency."""
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        reason = str(exc).splitlines()[0][:120]
-        raise ParameterError(
-            f"Parameter candidates_path: '{p.name}' is not valid YAML ({reason})."
-        ) from None
-    if not isinstance(data, dict) or not isinstance(data.get("candidates"), list):
+    data = load_mapping(p, "candidates_path", "file of candidate use cases")
+    if not isinstance(data.get("candidates"), list):
         raise ParameterError(
             f"Parameter candidates_path: '{p.name}' must hold candidates: a list of use cases "
             "(name, annual_value, sources, approach, ...)."

@@ -71,6 +71,9 @@ PII_SIGNATURE_SHARE = 0.08
 ORPHAN_TICKET_SHARE = 0.07  # tickets whose customer has no CRM account
 N_CUSTOMERS = 4_000
 AI_ACCEPT_PROBABILITY = {"Billing": 0.72, "Logistics": 0.46}
+#: How much less often a team accepts a wrong suggestion than a correct one: Billing barely
+#: tells them apart (over-reliance), Logistics distrusts every suggestion (under-reliance).
+AI_WRONG_ACCEPT_FACTOR = {"Billing": 0.85, "Logistics": 0.3}
 AI_SUGGESTION_ACCURACY = 0.86
 
 FIRST_NAMES = [
@@ -159,6 +162,8 @@ class GeneratedCompany:
     crm_accounts: pd.DataFrame
     crm_contacts: pd.DataFrame
     ai_usage: pd.DataFrame
+    ai_model_log: pd.DataFrame
+    ai_review_sample: pd.DataFrame
     kb_articles: dict[str, str]
     kb_gold: pd.DataFrame
     truth: dict
@@ -372,6 +377,11 @@ def generate(seed: int = SEED) -> GeneratedCompany:
     crm_accounts, crm_contacts, crm_truth = _crm(rng, customer_ids, orphan_set)
     kb_articles, kb_gold = _knowledge_base(rng)
     ai_usage, ai_truth = _ai_usage(rng, tickets, treated, true_category, names)
+    # Its own random stream: everything generated before stays as it was.
+    model_log, review, review_truth = _ai_review(
+        np.random.default_rng(seed + 1), ai_usage, tickets, true_category
+    )
+    ai_truth = ai_truth | review_truth
 
     truth = _truth(
         tickets=tickets,
@@ -392,7 +402,15 @@ def generate(seed: int = SEED) -> GeneratedCompany:
         seed=seed,
     )
     return GeneratedCompany(
-        tickets, crm_accounts, crm_contacts, ai_usage, kb_articles, kb_gold, truth
+        tickets,
+        crm_accounts,
+        crm_contacts,
+        ai_usage,
+        model_log,
+        review,
+        kb_articles,
+        kb_gold,
+        truth,
     )
 
 
@@ -537,7 +555,9 @@ def _ai_usage(
         correct = rng.random() < AI_SUGGESTION_ACCURACY
         suggested = true_category[i] if correct else names[rng.integers(len(names))]
         u = rng.random()
-        accept_p = AI_ACCEPT_PROBABILITY[t.team] * (1.0 if correct else 0.5)
+        accept_p = AI_ACCEPT_PROBABILITY[t.team] * (
+            1.0 if correct else AI_WRONG_ACCEPT_FACTOR[t.team]
+        )
         if u < accept_p:
             action = "accepted"
             final = suggested
@@ -569,11 +589,68 @@ def _ai_usage(
     truth = {
         "teams": list(AI_ACCEPT_PROBABILITY),
         "accept_probability_when_correct": AI_ACCEPT_PROBABILITY,
+        "wrong_accept_factor": AI_WRONG_ACCEPT_FACTOR,
         "suggestion_accuracy": AI_SUGGESTION_ACCURACY,
         "events": int(len(usage)),
         "observed_accept_rate": {k: round(v, 4) for k, v in accepted.items()},
     }
     return usage, truth
+
+
+#: Share of suggestions a reviewer checked afterwards (the reviewed sample).
+AI_REVIEW_SHARE = 0.3
+#: The model's confidence: Beta distributions for correct and for wrong suggestions.
+AI_CONFIDENCE_BETA = {"correct": (8.0, 2.0), "wrong": (3.0, 3.0)}
+
+
+def _ai_review(
+    rng: np.random.Generator,
+    usage: pd.DataFrame,
+    tickets: pd.DataFrame,
+    true_category: np.ndarray,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The model's serving log (its confidence per suggestion) and the quality team's
+    reviewed sample (the correct category for a random quarter of the suggestions): two
+    systems apart from the usage log, joined on ``event_id``."""
+    position = pd.Series(np.arange(len(tickets)), index=tickets["ticket_id"])
+    truth = true_category[position[usage["ticket_id"]].to_numpy()]
+    correct = usage["suggested_category"].to_numpy() == truth
+    a = np.where(correct, AI_CONFIDENCE_BETA["correct"][0], AI_CONFIDENCE_BETA["wrong"][0])
+    b = np.where(correct, AI_CONFIDENCE_BETA["correct"][1], AI_CONFIDENCE_BETA["wrong"][1])
+    confidence = np.round(rng.beta(a, b), 3)
+    model_log = pd.DataFrame(
+        {
+            "event_id": usage["event_id"],
+            "model_version": "triage-tfidf-1.0",
+            "confidence": confidence,
+        }
+    )
+    reviewed = rng.random(len(usage)) < AI_REVIEW_SHARE
+    review = pd.DataFrame(
+        {"event_id": usage["event_id"][reviewed], "reviewed_category": truth[reviewed]}
+    )
+    accepted = (usage["agent_action"] == "accepted").to_numpy()
+    by_team = {}
+    for team in sorted(usage["team"].unique()):
+        rows = reviewed & (usage["team"] == team).to_numpy()
+        by_team[team] = {
+            "reviewed": int(rows.sum()),
+            "follows_correct": round(float(accepted[rows & correct].mean()), 4),
+            "accepts_wrong": round(float(accepted[rows & ~correct].mean()), 4),
+        }
+    rates = {t: AI_ACCEPT_PROBABILITY[t] for t in by_team}
+    truth_out = {
+        "review_share": AI_REVIEW_SHARE,
+        "reviewed_events": int(reviewed.sum()),
+        "confidence_beta": {k: list(v) for k, v in AI_CONFIDENCE_BETA.items()},
+        "reliance_by_team": by_team,
+        # The laggard accepts least; the over-relying team accepts wrong suggestions almost as
+        # often as correct ones; the under-relying team overrides correct ones most.
+        "laggard_team": min(rates, key=rates.get),
+        "over_relying_team": max(AI_WRONG_ACCEPT_FACTOR, key=AI_WRONG_ACCEPT_FACTOR.get),
+        "under_relying_team": min(rates, key=rates.get),
+    }
+    return model_log, review, truth_out
 
 
 def _truth(**k) -> dict:
@@ -706,6 +783,10 @@ def write(company: GeneratedCompany, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     company.tickets.to_csv(folder / "tickets.csv", index=False, lineterminator="\n")
     company.ai_usage.to_csv(folder / "ai_usage.csv", index=False, lineterminator="\n")
+    company.ai_model_log.to_csv(folder / "ai_model_log.csv", index=False, lineterminator="\n")
+    company.ai_review_sample.to_csv(
+        folder / "ai_review_sample.csv", index=False, lineterminator="\n"
+    )
     with pd.ExcelWriter(folder / "crm_accounts.xlsx", engine="openpyxl") as writer:
         company.crm_accounts.to_excel(writer, sheet_name="accounts", index=False)
         company.crm_contacts.to_excel(writer, sheet_name="contacts", index=False)

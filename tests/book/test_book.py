@@ -33,6 +33,8 @@ PAGES = [
     "book/02_data_audit.html",
     "chapters/03_hire_a_problem.html",
     "book/03_simple_vs_rag.html",
+    "chapters/05_organisation_ready.html",
+    "book/05_adoption.html",
     "chapters/06_measure_impact.html",
     "book/06_impact.html",
     "chapters/07_the_pattern_that_works.html",
@@ -83,6 +85,7 @@ def test_book_builds_every_page(built_book):
         "01_success_metric",
         "02_data_audit",
         "03_simple_vs_rag",
+        "05_adoption",
         "06_impact",
         "07_next_use_cases",
     ):
@@ -118,6 +121,20 @@ def test_impact_chapter_quotes_the_verdict_on_the_planted_launch(built_book, tru
     assert round(published[-0.0225], 4) == -0.0225
     assert round(published[-11863.9], 1) == -11863.9
     assert "{glue" not in text
+
+
+@pytest.mark.slow
+def test_adoption_chapter_names_the_planted_teams(built_book, truth):
+    text = (built_book / "chapters/05_organisation_ready.html").read_text()
+    assert "{glue" not in text
+    _, results = _book_run(built_book, "05_adoption")
+    planted = truth["ai_usage"]
+    assert results["named"] == {
+        "laggards": [planted["laggard_team"]],
+        "over_relying": [planted["over_relying_team"]],
+        "under_relying": [planted["under_relying_team"]],
+    }
+    assert html.escape(results["statement"], quote=False) in text
 
 
 @pytest.mark.slow

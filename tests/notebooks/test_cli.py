@@ -102,7 +102,7 @@ def test_checking_and_preparing_load_no_engine_or_model_library(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
-    assert len(list((tmp_path / "book").glob("*.ipynb"))) == 5
+    assert len(list((tmp_path / "book").glob("*.ipynb"))) == 6
 
 
 def test_unknown_notebook(tmp_path):

@@ -87,7 +87,14 @@ def acme_engagement(tmp_path_factory) -> Path:
 @pytest.mark.slow
 def test_the_sample_engagement_hands_over_everything(acme_engagement, truth):
     out = acme_engagement
-    for name in ("01_success_metric", "02_data_audit", "03_simple_vs_rag", "06_impact"):
+    for name in (
+        "01_success_metric",
+        "02_data_audit",
+        "03_simple_vs_rag",
+        "05_adoption",
+        "06_impact",
+        "07_next_use_cases",
+    ):
         assert (out / name / "results.json").is_file(), name
     summary = (out / "summary.md").read_text()
     assert summary.startswith("# ACME Support: executive summary")
@@ -106,6 +113,8 @@ def test_the_sample_engagement_hands_over_everything(acme_engagement, truth):
     checklist = (docs / "interview_checklist.md").read_text()
     for role in ("on-call engineer", "data protection", "security", "change lead"):
         assert f"- [ ] {role}:" in checklist  # roles nobody in acme.yaml holds
+    assert "## Accountability gaps (RACI)" in checklist  # from Chapter 5's register
+    assert "Logistics agents: barrier at desire" in checklist
     manifest = json.loads((out / "manifest.json").read_text())
     listed = {f["path"] for f in manifest["files"]}
     assert {"summary.md", "executive_report.pdf", "documents/metric_signoff.md"} <= listed

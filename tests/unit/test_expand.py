@@ -154,7 +154,7 @@ def test_the_sample_candidates_with_an_audit_and_a_breached_pilot(tmp_path, repo
     ("content", "message"),
     [
         ("candidates: []", "lists no candidates"),
-        ("- a\n- b", "must hold candidates"),
+        ("- a\n- b", "is not a file of candidate use cases"),
         (
             "candidates:\n  - {name: A, annual_value: -1, sources: [t], approach: rules}",
             "annual_value",
@@ -178,7 +178,7 @@ def test_the_sample_candidates_with_an_audit_and_a_breached_pilot(tmp_path, repo
             "  - {name: A, annual_value: 2, sources: [t], approach: rules}",
             "listed twice",
         ),
-        ("candidates: [: :", "not valid YAML"),
+        ("candidates: [: :", "cannot be read as a file of candidate"),
     ],
 )
 def test_bad_candidate_files_stop_with_one_sentence(tmp_path, content, message):

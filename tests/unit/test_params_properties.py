@@ -18,6 +18,7 @@ CHAPTERS = [
     "pilot2prod.triage",
     "pilot2prod.impact",
     "pilot2prod.expand",
+    "pilot2prod.adoption",
 ]
 
 VALUES = st.one_of(

@@ -18,7 +18,13 @@ def fresh(tmp_path_factory):
 
 
 def test_committed_files_match_a_fresh_generation(fresh, dataset_dir):
-    for name in ("tickets.csv", "ai_usage.csv", "kb_gold.csv"):
+    for name in (
+        "tickets.csv",
+        "ai_usage.csv",
+        "ai_model_log.csv",
+        "ai_review_sample.csv",
+        "kb_gold.csv",
+    ):
         assert (fresh / name).read_bytes() == (dataset_dir / name).read_bytes(), name
     assert yaml.safe_load((fresh / "TRUTH.yaml").read_text()) == yaml.safe_load(
         (dataset_dir / "TRUTH.yaml").read_text()
