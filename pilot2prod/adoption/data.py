@@ -19,7 +19,7 @@ from pilot2prod.sources import open_table, require_columns
 
 @dataclass
 class Usage:
-    frame: pd.DataFrame  # id, time, user, group, action (+ suggestion, confidence, truth)
+    frame: pd.DataFrame  # id, time, user, group, action (+ work, suggestion, confidence, truth)
     source: str
     rows_read: int
     unmatched_review: int  # reviewed ids that are not in the usage log
@@ -44,6 +44,7 @@ def load_usage(p: Parameters) -> Usage:
         "group_column": p.group_column,
         "action_column": p.action_column,
         "suggestion_column": p.suggestion_column,
+        "usage_work_column": p.usage_work_column,
     }
     opened = open_table(p.usage_path, "usage_path", as_text=True)
     require_columns(opened.table.columns, columns, opened.name)
@@ -74,6 +75,8 @@ def load_usage(p: Parameters) -> Usage:
     )
     if p.suggestion_column:
         usage["suggestion"] = frame[p.suggestion_column].astype("string")
+    if p.usage_work_column:
+        usage["work"] = frame[p.usage_work_column].astype("string")
     measures.check_actions(usage, p.action_column)
     if usage["id"].duplicated().any():
         n = int(usage["id"].duplicated().sum())
@@ -110,6 +113,64 @@ def load_usage(p: Parameters) -> Usage:
             how="left",
         )
     return Usage(usage, opened.name, rows_read, unmatched)
+
+
+def coverage(p: Parameters, usage: pd.DataFrame) -> pd.DataFrame | None:
+    """The share of the eligible work that got at least one suggestion, per group: the work
+    items (``work_path``) created while the log ran, against those the log mentions."""
+    if not p.work_path:
+        return None
+    from pilot2prod.stats import wilson_interval
+
+    columns = {
+        "work_id_column": p.work_id_column,
+        "work_group_column": p.work_group_column,
+        "work_time_column": p.work_time_column,
+    }
+    opened = open_table(p.work_path, "work_path", as_text=True)
+    require_columns(opened.table.columns, columns, opened.name)
+    table = opened.table
+    wanted = [c for c in dict.fromkeys(columns.values()) if c]
+    if p.work_time_column:
+        table, _ = timestamps.with_epochs(table, {"_t": p.work_time_column}, "")
+        wanted.append("_t")
+    work, name = table.select(*wanted).execute(), opened.name
+    if p.work_time_column:  # the work created while the log ran
+        start, end = usage["time"].min(), usage["time"].max()
+        created = pd.to_datetime(work["_t"], unit="s")
+        work = work[(created >= start.normalize()) & (created <= end)]
+    if work.empty:
+        raise DataSourceError(f"work_path: '{name}' has no rows.")
+    ids = work[p.work_id_column].astype("string")
+    groups = (
+        work[p.work_group_column].astype("string").fillna("(missing)")
+        if p.work_group_column
+        else pd.Series("all", index=work.index, dtype="string")
+    )
+    frame = pd.DataFrame({"work": ids, "group": groups}).drop_duplicates("work")
+    if p.work_group_column:
+        frame = frame[frame["group"].isin(set(usage["group"]))]
+    if frame.empty:
+        raise DataQualityError(
+            f"work_group_column: no work item in '{name}' belongs to a team of the usage log; "
+            "check work_group_column."
+        )
+    suggested = set(usage["work"].dropna())
+    rows = []
+    for key, g in frame.groupby("group", sort=True):
+        k = int(g["work"].isin(suggested).sum())
+        ci = wilson_interval(k, len(g))
+        rows.append(
+            {
+                "group": key,
+                "work_items": len(g),
+                "with_suggestion": k,
+                "coverage": ci.estimate,
+                "coverage_low": ci.low,
+                "coverage_high": ci.high,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def read_answers(path: str, parameter: str) -> dict[str, Any]:

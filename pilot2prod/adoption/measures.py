@@ -192,3 +192,29 @@ def reliance(usage: pd.DataFrame, by: str = "group", alpha: float = 0.05) -> Rel
     under = below_the_rest(right, by, followed[right.index], alpha)
     over = below_the_rest(wrong, by, ~followed[wrong.index], alpha)
     return Reliance(pd.DataFrame(rows), over, under, len(reviewed))
+
+
+def user_spread(usage: pd.DataFrame, low: float = 0.25) -> pd.DataFrame:
+    """How acceptance spreads over the users of each group, without naming anyone (a per-user
+    ranking would be an evaluation of employees): users, the median and the 10th and 90th
+    percentiles of their acceptance, and how many accept less than ``low``."""
+    per_user = (
+        usage.assign(accepted=usage["action"] == "accepted")
+        .groupby(["group", "user"], observed=True)["accepted"]
+        .mean()
+        .reset_index()
+    )
+    rows = []
+    for key, g in per_user.groupby("group", sort=True):
+        rates = g["accepted"]
+        rows.append(
+            {
+                "group": key,
+                "users": len(g),
+                "p10": float(rates.quantile(0.1)),
+                "median": float(rates.median()),
+                "p90": float(rates.quantile(0.9)),
+                f"below {low:.0%}": int((rates < low).sum()),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -47,6 +47,20 @@ class Parameters(params.Parameters):
         "", 'a reviewed sample: the correct answer per suggestion id; "" for none', path="source"
     )
     truth_column: str = param("", "column of review_path with the correct answer")
+    work_path: str = param(
+        "",
+        "the eligible work (e.g. the tickets of the teams that have the system), for coverage: "
+        'the share that got a suggestion; "" for none',
+        path="source",
+    )
+    work_id_column: str = param("", "column of work_path with the work item's id")
+    work_group_column: str = param("", 'column of work_path with the team; "" for none')
+    work_time_column: str = param(
+        "", 'column of work_path with when the item was created; "" to count all of it'
+    )
+    usage_work_column: str = param(
+        "", "column of the usage log with the work item's id (e.g. ticket_id)"
+    )
     eligible_users: int = param(
         0, "how many people could use the system; 0 for everyone who appears in the log"
     )
@@ -90,6 +104,11 @@ class Parameters(params.Parameters):
             raise ParameterError(
                 "Parameter review_path is given; name truth_column (the correct answer) and "
                 "suggestion_column (what the system suggested) too."
+            )
+        if self.work_path and not (self.work_id_column and self.usage_work_column):
+            raise ParameterError(
+                "Parameter work_path is given; name work_id_column (its id column) and "
+                "usage_work_column (the same id in the usage log) too."
             )
         if self.eligible_users < 0:
             raise ParameterError("Parameter eligible_users must be 0 or more.")

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from pilot2prod.adoption import measures, organisation
-from pilot2prod.adoption.data import Usage, load_usage, read_answers, read_survey
+from pilot2prod.adoption.data import Usage, coverage, load_usage, read_answers, read_survey
 from pilot2prod.adoption.measures import Comparison, Reliance
 from pilot2prod.adoption.params import Parameters
 from pilot2prod.chapter import Headline
@@ -28,7 +28,8 @@ class Result:
     params: Parameters
     usage: Usage
     by_group: pd.DataFrame
-    by_user: pd.DataFrame
+    coverage: pd.DataFrame | None
+    spread: pd.DataFrame  # acceptance over the users of each group, nobody named
     by_band: pd.DataFrame | None
     weekly: pd.DataFrame
     laggards: list[Comparison]
@@ -123,6 +124,9 @@ class Result:
             },
             "statement": self.headline().answer,
             "by_group": self.by_group.to_dict(orient="records"),
+            "coverage": (
+                self.coverage.to_dict(orient="records") if self.coverage is not None else None
+            ),
             "active_users": self.active_users,
             "eligible_users": self.eligible_users,
             "laggards": comparisons(self.laggards),
@@ -244,14 +248,16 @@ def change_plan(r: Result) -> pd.DataFrame:
 
 
 def _components(r: Result) -> pd.DataFrame:
-    rows = [
-        (
-            "adoption",
-            100 * r.active_users / r.eligible_users if r.eligible_users else math.nan,
-            f"{r.active_users} of {r.eligible_users} eligible users active in the last "
-            f"{ACTIVE_WEEKS} weeks",
-        )
-    ]
+    active = r.active_users / r.eligible_users if r.eligible_users else math.nan
+    basis = (
+        f"{r.active_users} of {r.eligible_users} eligible users active in the last "
+        f"{ACTIVE_WEEKS} weeks"
+    )
+    if r.coverage is not None:
+        covered = r.coverage["with_suggestion"].sum() / r.coverage["work_items"].sum()
+        active = (active + covered) / 2
+        basis += f"; {covered:.0%} of the eligible work got a suggestion"
+    rows = [("adoption", 100 * active, basis)]
     if r.reliance is not None:
         t = r.reliance.table
         weights = t["reviewed"]
@@ -325,7 +331,8 @@ def run(p: Parameters) -> Result:
         params=p,
         usage=usage,
         by_group=measures.rates_by(frame, "group"),
-        by_user=measures.rates_by(frame, "user"),
+        coverage=coverage(p, frame),
+        spread=measures.user_spread(frame),
         by_band=by_band,
         weekly=measures.weekly(frame),
         laggards=measures.laggards(frame, alpha=p.alpha),

@@ -262,3 +262,29 @@ def test_survey_ratings_outside_one_to_five_are_refused(tmp_path):
     survey.to_csv(path, index=False)
     with pytest.raises(ParameterError, match="outside 1-5"):
         _acme(survey_path=str(path))
+
+
+def test_coverage_counts_the_eligible_work_that_got_a_suggestion(tmp_path, truth):
+    """The sample company suggested a category for every ticket of the two teams after the
+    launch (coverage 100 %); a work list with tickets nobody saw a suggestion for lowers it by
+    exactly those."""
+    full = _acme()
+    assert full.coverage.set_index("group")["coverage"].to_dict() == {
+        "Billing": 1.0,
+        "Logistics": 1.0,
+    }
+    tickets = pd.read_csv(
+        repo_file("datasets", "acme", "tickets.csv"), usecols=["ticket_id", "team", "created_at"]
+    )
+    extra = pd.DataFrame(
+        {
+            "ticket_id": [f"X-{i}" for i in range(500)],
+            "team": "Billing",
+            "created_at": "2026-06-01 10:00:00",
+        }
+    )
+    path = tmp_path / "work.csv"
+    pd.concat([tickets, extra]).to_csv(path, index=False)
+    result = _acme(work_path=str(path))
+    row = result.coverage.set_index("group").loc["Billing"]
+    assert row["work_items"] - row["with_suggestion"] == 500
