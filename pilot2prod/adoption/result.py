@@ -94,9 +94,6 @@ class Result:
             "c5_suggestions": len(self.usage.frame),
             "c5_accept_max_pct": 100 * float(g.max()),
             "c5_accept_min_pct": 100 * float(g.min()),
-            "c5_laggards": ", ".join(self.named("laggards")),
-            "c5_over": ", ".join(self.named("over")),
-            "c5_under": ", ".join(self.named("under")),
             "c5_reviewed": self.reliance.reviewed if self.reliance else 0,
             "c5_self_reliance_min_pct": 100 * float(rel["self_reliance"].min())
             if rel is not None
@@ -106,7 +103,16 @@ class Result:
             else math.nan,
             "c5_raci_findings": len(self.raci) if self.raci is not None else 0,
             "c5_actions": len(self.plan),
-            "c5_ai_act": self.ai_act["category"] if self.ai_act else "",
+        }
+
+    def sentences(self) -> dict[str, str]:
+        """The texts the Chapter 5 prose quotes (glued without quotes)."""
+        return {
+            "c5_statement": self.headline().answer,
+            "c5_laggards": ", ".join(self.named("laggards")) or "none",
+            "c5_over": ", ".join(self.named("over")) or "none",
+            "c5_under": ", ".join(self.named("under")) or "none",
+            "c5_ai_act": self.ai_act["category"] if self.ai_act else "not screened",
         }
 
     def results(self) -> dict[str, Any]:

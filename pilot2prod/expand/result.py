@@ -76,12 +76,9 @@ class Result:
         return Headline(answer, verdict, facts)
 
     def glue_values(self) -> dict[str, Any]:
-        ready = self.next_ready
         return {
             "c7_candidates": len(self.ranking),
-            "c7_top": self.top["candidate"],
             "c7_top_score": self.top["total"],
-            "c7_next_ready": ready["candidate"] if ready else "",
             "c7_blocked": int(self.ranking["blocked"].sum()),
         }
 
