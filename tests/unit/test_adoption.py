@@ -235,6 +235,7 @@ def test_without_a_reviewed_sample_the_reliance_section_asks_for_one():
     assert components["score"].notna().sum() == 2  # adoption and accountability
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("overrides", "error", "message"),
     [
@@ -255,6 +256,7 @@ def test_bad_usage_parameters_stop_with_one_sentence(overrides, error, message):
         _acme(**overrides)
 
 
+@pytest.mark.slow
 def test_survey_ratings_outside_one_to_five_are_refused(tmp_path):
     survey = pd.read_csv(repo_file("datasets", "acme", "adkar_survey.csv"))
     survey.loc[0, "desire"] = 7
@@ -264,6 +266,7 @@ def test_survey_ratings_outside_one_to_five_are_refused(tmp_path):
         _acme(survey_path=str(path))
 
 
+@pytest.mark.slow
 def test_coverage_counts_the_eligible_work_that_got_a_suggestion(tmp_path, truth):
     """The sample company suggested a category for every ticket of the two teams after the
     launch (coverage 100 %); a work list with tickets nobody saw a suggestion for lowers it by

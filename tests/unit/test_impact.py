@@ -54,6 +54,7 @@ def test_the_before_after_measures_see_the_treated_teams_faster(acme):
     assert acme.measures.sla_after > acme.measures.sla_before
 
 
+@pytest.mark.slow
 def test_the_treated_teams_alone_are_an_interrupted_time_series(truth):
     values = acme_values(
         "06_impact", design="its", control_groups="", n_bootstrap=300, published_checks=False
@@ -128,12 +129,14 @@ def test_a_randomised_experiment_finds_its_planted_effect_with_cuped(tmp_path):
     assert np.log(0.7) <= c["adjusted"].estimate < c["adjusted"].high < 0
 
 
+@pytest.mark.slow
 def test_a_broken_assignment_fails_the_sample_ratio_check(tmp_path):
     frame = _experiment(4, 0.0, treated_share=0.6)  # logged as 60/40, declared 50/50
     result = run(_randomised(tmp_path, frame))
     assert result.measures.srm_p_value < 0.001
 
 
+@pytest.mark.slow
 def test_no_effect_means_not_met_when_the_interval_excludes_the_target(tmp_path):
     result = run(_randomised(tmp_path, _experiment(5, 0.0, n=6000)))
     assert result.verdict.verdict == "NOT MET"
@@ -193,6 +196,7 @@ def test_a_metric_spec_that_disagrees_with_a_parameter_is_refused(tmp_path):
         run(Parameters.parse(base | {"target_change": -0.5}))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
