@@ -364,11 +364,16 @@ def impact_series(
 ):
     """The daily metric with the launch marked and the counterfactual: the control group
     moved by the treated group's usual gap (did), the pre-launch trend carried on (its), or the
-    control arm (randomised). Log-scale values are drawn back on the metric's own scale."""
+    control arm (randomised). Days are dots; lines are 7-day means, so that the change is
+    visible through the daily noise. Log-scale values are drawn back on the metric's scale."""
     fig, ax = _figure(10, 4)
+    frame = series.sort_values("date").set_index("date")
 
     def back(values: pd.Series) -> pd.Series:
         return np.exp(values) if log_scale and design != "randomised" else values
+
+    def weekly(values: pd.Series) -> pd.Series:
+        return back(values.rolling(7, min_periods=3, center=True).mean())
 
     observed_label = {
         "did": "treated groups",
@@ -381,35 +386,44 @@ def impact_series(
         "randomised": "control arm (daily median)",
     }[design]
     ax.plot(
-        series["date"],
-        back(series["observed"]),
+        frame.index,
+        back(frame["observed"]),
+        ".",
         color=OKABE_ITO[0],
-        marker=".",
-        linewidth=0.8,
-        label=observed_label,
+        alpha=0.35,
+        markersize=4,
+        label=f"{observed_label}, each day",
     )
-    if "fitted" in series:
-        ax.plot(
-            series["date"],
-            back(series["fitted"]),
-            color=OKABE_ITO[0],
-            linewidth=2,
-            label="fitted (with the launch)",
-        )
-    if "control" in series:
-        ax.plot(
-            series["date"],
-            back(series["control"]),
-            color="#999999",
-            linewidth=0.8,
-            label="control groups",
-        )
     ax.plot(
-        series["date"],
-        back(series["counterfactual"]),
+        frame.index,
+        weekly(frame["observed"]),
+        color=OKABE_ITO[0],
+        linewidth=2,
+        label=f"{observed_label}, 7-day mean",
+    )
+    if "control" in frame:
+        ax.plot(
+            frame.index,
+            weekly(frame["control"]),
+            color="#999999",
+            linewidth=1.2,
+            label="control groups, 7-day mean",
+        )
+    if "fitted" in frame:
+        ax.plot(
+            frame.index,
+            back(frame["fitted"]),
+            color=OKABE_ITO[2],
+            linewidth=1.5,
+            label="fitted, with the launch",
+        )
+    counter = frame["counterfactual"]
+    ax.plot(
+        frame.index,
+        back(counter) if design == "its" else weekly(counter),
         color=OKABE_ITO[3],
         linestyle="--",
-        linewidth=1.5,
+        linewidth=2,
         label=counter_label,
     )
     ax.axvline(launch, color="#000000", linestyle=":", linewidth=1.2, label="launch")
