@@ -73,6 +73,11 @@ class Summary:
         rec = self.results.get("03_simple_vs_rag", {}).get("recommendation")
         if rec:
             parts.append(f"the simplest approach that works is {rec.get('approach_name')}")
+        adoption = self.results.get("05_adoption")
+        if adoption:
+            parts.append(
+                f"the organisation's readiness is {adoption['readiness']['score']:.0f}/100"
+            )
         impact = self.results.get("06_impact")
         if impact:
             breached = [
@@ -204,13 +209,24 @@ def summary_markdown(summary: Summary) -> str:
     return "\n".join(lines)
 
 
+#: The one-page report shows this many pieces of evidence per topic, each cut to this length.
+REPORT_ITEMS = 2
+REPORT_ITEM_CHARS = 240
+
+
+def _short(text: str) -> str:
+    if len(text) <= REPORT_ITEM_CHARS:
+        return text
+    return text[: REPORT_ITEM_CHARS - 1].rsplit(" ", 1)[0] + " \u2026"
+
+
 def executive_html(summary: Summary) -> str:
     """The one-page executive report (standalone HTML, inline style, values escaped)."""
     e = html.escape
     c = summary.client
     blocks = []
     for title, answer, evidence in summary.sections:
-        items = "".join(f"<li>{e(x)}</li>" for x in evidence[:3] if x)
+        items = "".join(f"<li>{e(_short(x))}</li>" for x in evidence[:REPORT_ITEMS] if x)
         blocks.append(
             f"<h2>{e(title)}</h2><p>{e(answer)}</p>" + (f"<ul>{items}</ul>" if items else "")
         )
@@ -221,7 +237,7 @@ def executive_html(summary: Summary) -> str:
 <html lang="en"><head><meta charset="utf-8"><title>{e(c.name)}: executive report</title>
 <style>
 @page {{ size: A4; margin: 14mm 14mm; }}
-body {{ font-family: "DejaVu Sans", Arial, sans-serif; font-size: 9pt; color: #111;
+body {{ font-family: "DejaVu Sans", Arial, sans-serif; font-size: 8.5pt; color: #111;
   line-height: 1.3; }}
 h1 {{ font-size: 15pt; margin: 0 0 2mm 0; }}
 h2 {{ font-size: 10.5pt; margin: 3mm 0 1mm 0; color: #0b4f80; }}
@@ -543,12 +559,18 @@ def build_client_book(
                     "sphinx_book_theme",
                 ],
                 "html_context": {"default_mode": "light"},
+                "html_extra_path": ["_extra"],
                 "html_show_copyright": False,
             }
         },
         "html": {"use_repository_button": False, "favicon": "favicon.svg"},
     }
-    shutil.copyfile(Path(__file__).parent / "templates" / "favicon.svg", book / "favicon.svg")
+    icon = Path(__file__).parent / "templates" / "favicon.svg"
+    shutil.copyfile(icon, book / "favicon.svg")
+    # The book's index.html is a bare redirect without an icon link: a browser then asks for
+    # /favicon.ico, which Sphinx copies from here to the site's root.
+    (book / "_extra").mkdir()
+    shutil.copyfile(icon, book / "_extra" / "favicon.ico")
     _write(book / "_toc.yml", yaml.safe_dump(toc, sort_keys=False))
     _write(book / "_config.yml", yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     jb = Path(sys.executable).with_name("jupyter-book")

@@ -246,6 +246,11 @@ class Parameters:
             raw = out[f.name]
             if not kind or raw == "":
                 continue
+            if "\x00" in raw:
+                raise ParameterError(
+                    f"Parameter {f.name} contains a NUL character, which no path or address "
+                    "can hold; check how the value was written (a copy from a binary file?)."
+                )
             if kind == "source":
                 from pilot2prod.sources import resolve_reference
 

@@ -51,3 +51,18 @@ def test_any_parameter_values_are_accepted_or_refused_in_one_sentence(module, da
         assert error.exit_code == 2
         assert "\n" not in message.strip() and "Traceback" not in message
         assert any(name in message for name in [*names, *values]), message
+
+
+@pytest.mark.parametrize("module", CHAPTERS)
+def test_a_nul_character_in_any_path_is_refused_in_one_sentence(module):
+    """Found by the property test above: a NUL in a path reached the operating system
+    (ValueError: embedded null byte)."""
+    from dataclasses import fields
+
+    from pilot2prod.errors import ParameterError
+
+    parameters = importlib.import_module(module).Parameters
+    for f in fields(parameters):
+        if f.metadata.get("path"):
+            with pytest.raises(ParameterError, match=f"Parameter {f.name} contains a NUL"):
+                parameters.parse({f.name: "exports/\x00tickets.csv"})
