@@ -291,3 +291,42 @@ def test_coverage_counts_the_eligible_work_that_got_a_suggestion(tmp_path, truth
     result = _acme(work_path=str(path))
     row = result.coverage.set_index("group").loc["Billing"]
     assert row["work_items"] - row["with_suggestion"] == 500
+
+
+@pytest.mark.slow
+def test_reliance_parameters_are_recovered_within_their_intervals():
+    """No public data set of decisions with and without advice ships in a package, so a
+    simulation: per team, the probability of following a correct suggestion and of rejecting a
+    wrong one are planted; over 200 simulated logs the 95 % intervals cover them in 92-98 % of
+    the cases, and the named teams are the planted ones."""
+    planted = {"A": (0.8, 0.7), "B": (0.45, 0.9), "C": (0.8, 0.35)}  # (follow right, reject wrong)
+    covered = total = 0
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        rows = []
+        for team, (follow, reject) in planted.items():
+            n = 400
+            correct = rng.random(n) < 0.8
+            accepted = np.where(correct, rng.random(n) < follow, rng.random(n) >= reject)
+            truth = np.where(correct, "x", "y")
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "group": team,
+                        "suggestion": "x",
+                        "truth": truth,
+                        "action": np.where(accepted, "accepted", "overridden"),
+                    }
+                )
+            )
+        result = m.reliance(pd.concat(rows, ignore_index=True))
+        table = result.table.set_index("group")
+        for team, (follow, reject) in planted.items():
+            row = table.loc[team]
+            covered += row["ai_reliance_low"] <= follow <= row["ai_reliance_high"]
+            covered += row["self_reliance_low"] <= reject <= row["self_reliance_high"]
+            total += 2
+        if seed == 0:
+            assert [c.group for c in result.under_relying if c.named] == ["B"]
+            assert [c.group for c in result.over_relying if c.named] == ["C"]
+    assert 0.92 <= covered / total <= 0.98
