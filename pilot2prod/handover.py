@@ -111,9 +111,16 @@ def collect(folder: Path, client: Client, status: dict[str, str] | None = None) 
         for name, _ in TOPICS
     }
     summary = Summary(client, results, state)
-    summary.sections = [
-        (title, *_section(name, results.get(name), state[name])) for name, title in TOPICS
-    ]
+    sections = []
+    for name, title in TOPICS:
+        answer, evidence = _section(name, results.get(name), state[name])
+        if state[name] == "failed" and name in results:
+            evidence = [
+                "The latest re-run did not finish; this is the earlier run's result.",
+                *evidence,
+            ]
+        sections.append((title, answer, evidence))
+    summary.sections = sections
     return summary
 
 
