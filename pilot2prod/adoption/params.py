@@ -32,10 +32,12 @@ class Parameters(params.Parameters):
     group_column: str = param("", "column with the user's team")
     action_column: str = param("", "column with what the user did with the suggestion")
     suggestion_column: str = param("", 'column with the suggestion; "" for none')
-    accepted_values: str = param("accepted", "comma-separated values of action_column = accepted")
-    edited_values: str = param("edited", "comma-separated values of action_column = edited")
+    accepted_values: str = param(
+        "accepted", "comma-separated values of action_column that mean accepted"
+    )
+    edited_values: str = param("edited", "comma-separated values of action_column that mean edited")
     overridden_values: str = param(
-        "overridden", "comma-separated values of action_column = overridden (rejected)"
+        "overridden", "comma-separated values of action_column that mean overridden (rejected)"
     )
     confidence_path: str = param(
         "",
