@@ -270,6 +270,20 @@ def km_bootstrap_replicates(
     return point, np.concatenate(reps)
 
 
+# --------------------------------------------------------------------------- many tests
+def holm(p_values) -> np.ndarray:  # noqa: ANN001 - any sequence of floats
+    """Holm's step-down adjustment of p-values (family-wise error); a missing p-value counts
+    as 1."""
+    p = np.asarray(p_values, dtype=float)
+    adjusted = np.empty(len(p))
+    running = 0.0
+    for rank, i in enumerate(np.argsort(p)):
+        value = p[i] if np.isfinite(p[i]) else 1.0
+        running = max(running, min(1.0, (len(p) - rank) * value))
+        adjusted[i] = running
+    return adjusted
+
+
 # --------------------------------------------------------------------------- clustering
 def icc_anova(values: np.ndarray, groups: np.ndarray) -> float:
     """Intra-class correlation by the one-way ANOVA estimator (clipped at 0).

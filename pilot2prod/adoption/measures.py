@@ -20,12 +20,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
 from pilot2prod.errors import DataQualityError
-from pilot2prod.stats import wilson_interval
+from pilot2prod.stats import holm, wilson_interval
 
 ACTIONS = ("accepted", "edited", "overridden")
 #: Confidence bands for calibration tables (upper edges).
@@ -101,16 +100,6 @@ class Comparison:
     named: bool
 
 
-def _holm(p: list[float]) -> list[float]:
-    order = np.argsort(p)
-    adjusted = np.empty(len(p))
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (len(p) - rank) * p[i]))
-        adjusted[i] = running
-    return adjusted.tolist()
-
-
 def below_the_rest(
     frame: pd.DataFrame, by: str, success: pd.Series, alpha: float = 0.05
 ) -> list[Comparison]:
@@ -132,7 +121,7 @@ def below_the_rest(
         p = float(2 * sps.norm.sf(abs(diff) / se)) if se > 0 else 1.0
         out.append((str(key), k1 / n1, k2 / n2, n1, p, diff))
     # With two groups, "A below the rest" and "B below the rest" are one test: no correction.
-    adjusted = [row[4] for row in out] if len(out) == 2 else _holm([row[4] for row in out])
+    adjusted = [row[4] for row in out] if len(out) == 2 else holm([row[4] for row in out]).tolist()
     return [
         Comparison(g, r, o, n, p, a, diff < 0 and a < alpha and n >= MIN_EVENTS)
         for (g, r, o, n, p, diff), a in zip(out, adjusted, strict=True)

@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from pilot2prod.stats import holm
+
 #: PSI bands (upper edges) and their reading.
 PSI_BANDS = ((0.1, "stable"), (0.25, "moderate shift"), (math.inf, "significant shift"))
 #: Quantile bins for numeric features.
@@ -91,17 +93,6 @@ def _test(reference: pd.Series, current: pd.Series) -> tuple[str, float]:
     return "chi-squared", float(sps.chi2_contingency(table)[1])
 
 
-def _holm(p: np.ndarray) -> np.ndarray:
-    order = np.argsort(p)
-    adjusted = np.empty(len(p))
-    running = 0.0
-    for rank, i in enumerate(order):
-        value = p[i] if np.isfinite(p[i]) else 1.0
-        running = max(running, min(1.0, (len(p) - rank) * value))
-        adjusted[i] = running
-    return adjusted
-
-
 def feature_drift(
     reference: pd.DataFrame, current: pd.DataFrame, alpha: float = 0.01
 ) -> pd.DataFrame:
@@ -127,7 +118,7 @@ def feature_drift(
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    table["p_adjusted"] = _holm(table["p_value"].to_numpy(dtype=float))
+    table["p_adjusted"] = holm(table["p_value"].to_numpy(dtype=float))
     thin = (table["n_reference"] < MIN_FOR_PSI) | (table["n_current"] < MIN_FOR_PSI)
     table["flagged"] = np.where(thin, table["p_adjusted"] < alpha, table["psi"] >= 0.1)
     table["decided_by"] = np.where(thin, "test (few values)", "PSI")
