@@ -167,6 +167,7 @@ class GeneratedCompany:
     kb_articles: dict[str, str]
     kb_gold: pd.DataFrame
     truth: dict
+    production_window: pd.DataFrame | None = None
 
 
 # Subscriber digits after the area code, and the digit they start with, for valid numbers.
@@ -401,6 +402,7 @@ def generate(seed: int = SEED) -> GeneratedCompany:
         n_gold=len(kb_gold),
         seed=seed,
     )
+    production, truth["production_window"] = _production_window(np.random.default_rng(seed + 2))
     return GeneratedCompany(
         tickets,
         crm_accounts,
@@ -411,6 +413,7 @@ def generate(seed: int = SEED) -> GeneratedCompany:
         kb_articles,
         kb_gold,
         truth,
+        production,
     )
 
 
@@ -653,6 +656,76 @@ def _ai_review(
     return model_log, review, truth_out
 
 
+#: Chapter 4's production window: the four weeks after the export, as the service sees them
+#: (no labels yet). From the third week an in-app chat assistant goes live: chat's share of the
+#: tickets jumps and chat tickets arrive wrapped in the assistant's transcript (longer, with
+#: words the model never saw). Priority and the category mix stay as they were.
+PRODUCTION_WEEKS = 4
+PRODUCTION_DRIFT_FROM = EXPORT + pd.Timedelta(weeks=2)
+PRODUCTION_CHAT_SHARE_AFTER = 0.55
+CHAT_ASSISTANT_OPENING = (
+    "Chat transcript. Ava (virtual assistant): Hi, I'm Ava, ACME's virtual assistant. "
+    "How can I help today? Customer:"
+)
+CHAT_ASSISTANT_CLOSING = (
+    "Ava (virtual assistant): Thanks! I'm handing this conversation over to a colleague, "
+    "please hold on."
+)
+
+
+def _production_window(rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
+    from pilot2prod.sample_company.text import ticket_text
+
+    weeks = PRODUCTION_WEEKS
+    n = round(N_TICKETS / 104 * weeks)
+    seconds = np.sort(rng.integers(0, weeks * 7 * 86400, size=n))
+    created = EXPORT + pd.to_timedelta(seconds, unit="s")
+    names = list(CATEGORIES)
+    shares = np.array([CATEGORIES[c]["share"] for c in names])
+    category = rng.choice(names, size=n, p=shares / shares.sum())
+    prio_names = list(PRIORITY)
+    priority = rng.choice(prio_names, size=n, p=[PRIORITY[p][0] for p in prio_names])
+    chan_names = list(CHANNELS)
+    before = np.array([CHANNELS[c][0] for c in chan_names])
+    after = before * (1 - PRODUCTION_CHAT_SHARE_AFTER) / (1 - CHANNELS["chat"][0])
+    after[chan_names.index("chat")] = PRODUCTION_CHAT_SHARE_AFTER
+    drifted = created >= PRODUCTION_DRIFT_FROM
+    channel = np.where(
+        drifted,
+        rng.choice(chan_names, size=n, p=after),
+        rng.choice(chan_names, size=n, p=before),
+    )
+    subjects, bodies = [], []
+    for i in range(n):
+        subject, body = ticket_text(str(category[i]), rng)
+        if drifted[i] and channel[i] == "chat":
+            body = f"{CHAT_ASSISTANT_OPENING} {body} {CHAT_ASSISTANT_CLOSING}"
+        subjects.append(subject)
+        bodies.append(body)
+    frame = pd.DataFrame(
+        {
+            "ticket_id": [f"T-{200001 + i}" for i in range(n)],
+            "created_at": created.strftime("%Y-%m-%d %H:%M:%S"),
+            "channel": channel,
+            "priority": priority,
+            "subject": subjects,
+            "body": bodies,
+        }
+    )
+    truth = {
+        "file": "production_window.csv",
+        "tickets": n,
+        "start": str(EXPORT.date()),
+        "weeks": weeks,
+        "drift_from": str(PRODUCTION_DRIFT_FROM.date()),
+        "drifted_features": ["channel", "text_length", "oov_share"],
+        "stable_features": ["priority"],
+        "chat_share_before": CHANNELS["chat"][0],
+        "chat_share_after": PRODUCTION_CHAT_SHARE_AFTER,
+    }
+    return frame, truth
+
+
 def _truth(**k) -> dict:
     tickets: pd.DataFrame = k["tickets"]
     created: pd.DatetimeIndex = k["created"]
@@ -784,6 +857,10 @@ def write(company: GeneratedCompany, folder: Path) -> None:
     company.tickets.to_csv(folder / "tickets.csv", index=False, lineterminator="\n")
     company.ai_usage.to_csv(folder / "ai_usage.csv", index=False, lineterminator="\n")
     company.ai_model_log.to_csv(folder / "ai_model_log.csv", index=False, lineterminator="\n")
+    if company.production_window is not None:
+        company.production_window.to_csv(
+            folder / "production_window.csv", index=False, lineterminator="\n"
+        )
     company.ai_review_sample.to_csv(
         folder / "ai_review_sample.csv", index=False, lineterminator="\n"
     )

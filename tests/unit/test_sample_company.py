@@ -24,6 +24,7 @@ def test_committed_files_match_a_fresh_generation(fresh, dataset_dir):
         "ai_model_log.csv",
         "ai_review_sample.csv",
         "kb_gold.csv",
+        "production_window.csv",
     ):
         assert (fresh / name).read_bytes() == (dataset_dir / name).read_bytes(), name
     assert yaml.safe_load((fresh / "TRUTH.yaml").read_text()) == yaml.safe_load(
@@ -111,3 +112,16 @@ def test_knowledge_base_and_usage_log(dataset_dir, truth):
     for team, rate in truth["ai_usage"]["observed_accept_rate"].items():
         assert rates[team] == pytest.approx(rate, abs=1e-4)
     assert rates["Billing"] > rates["Logistics"] + 0.15
+
+
+def test_production_window_drifts_where_the_manifest_says(dataset_dir, truth):
+    planted = truth["production_window"]
+    window = pd.read_csv(dataset_dir / planted["file"])
+    assert len(window) == planted["tickets"]
+    after = pd.to_datetime(window["created_at"]) >= pd.Timestamp(planted["drift_from"])
+    chat = window["channel"] == "chat"
+    assert chat[~after].mean() == pytest.approx(planted["chat_share_before"], abs=0.05)
+    assert chat[after].mean() == pytest.approx(planted["chat_share_after"], abs=0.05)
+    assert window.loc[after & chat, "body"].str.startswith("Chat transcript.").all()
+    assert not window.loc[~after, "body"].str.contains("Ava", regex=False).any()
+    assert "category" not in window.columns  # labels arrive late
