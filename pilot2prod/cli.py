@@ -126,7 +126,93 @@ def _parser() -> argparse.ArgumentParser:
         help="an engagement folder of the same engagement whose hand-offs (metric spec, audit, "
         "impact) the notebooks take",
     )
+    serve = sub.add_parser(
+        "serve",
+        help="serve a registered model over HTTP (/predict, /healthz, /metrics) behind a flag file",
+    )
+    serve.add_argument(
+        "--registry",
+        required=True,
+        metavar="URI",
+        help="MLflow registry: a tracking URI (sqlite:///.../mlflow.db) or a folder with mlflow.db",
+    )
+    serve.add_argument("--name", default="ticket-triage", help="registered model name")
+    serve.add_argument("--alias", default="champion", help="alias of the version to serve")
+    serve.add_argument(
+        "--flags",
+        default="",
+        metavar="FILE",
+        help='JSON flag file, re-read on change: {"mode": "shadow|rollout|full", "percentage": '
+        '10, "kill_switch": false}; missing = shadow',
+    )
+    serve.add_argument(
+        "--log",
+        default="predictions.jsonl",
+        metavar="FILE",
+        help="prediction log (JSON Lines, appended)",
+    )
+    serve.add_argument("--salt", default="", help="salt of the rollout hash (keep it per rollout)")
+    serve.add_argument(
+        "--fields",
+        default="",
+        help="comma-separated request fields holding the "
+        "text; default: the text columns recorded with the version",
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+
+    model = sub.add_parser("model", help="list registered versions, or move the champion alias")
+    model_sub = model.add_subparsers(dest="model_command", required=True)
+    for name, text in (
+        ("list", "list versions and aliases"),
+        ("promote", "point an alias (champion) at a version: promote or roll back"),
+    ):
+        m = model_sub.add_parser(name, help=text)
+        m.add_argument("--registry", required=True, metavar="URI")
+        m.add_argument("--name", default="ticket-triage")
+        if name == "promote":
+            m.add_argument("--version", type=int, required=True)
+            m.add_argument("--alias", default="champion")
     return parser
+
+
+def registry_uri(value: str) -> str:
+    """A tracking URI as given, or the SQLite registry inside a folder (a Chapter 4 run)."""
+    from pilot2prod.production.registry import default_uri
+
+    if "://" in value:
+        return value
+    folder = Path(value)
+    if folder.is_file() and folder.suffix == ".db":
+        return f"sqlite:///{folder.resolve()}"
+    for candidate in (folder / "mlflow.db", folder / "registry" / "mlflow.db"):
+        if candidate.is_file():
+            return default_uri(candidate.parent)
+    raise Pilot2ProdError(
+        f"--registry: no mlflow.db in '{value}'; give a Chapter 4 run folder or a tracking URI."
+    )
+
+
+def _model(args) -> None:  # noqa: ANN001
+    from pilot2prod.production.registry import Registry
+
+    registry = Registry(registry_uri(args.registry), args.name)
+    if args.model_command == "promote":
+        _exists(registry, args.version)
+        registry.set_alias(args.alias, args.version)
+        print(f"{args.alias} -> version {args.version} of {args.name}")
+        return
+    for v in registry.versions():
+        aliases = ", ".join(v.aliases) or "-"
+        print(f"version {v.version}: {aliases}  (data {v.tags.get('data_sha256', '')[:12]})")
+
+
+def _exists(registry, version: int) -> bool:  # noqa: ANN001
+    if version not in {v.version for v in registry.versions()}:
+        raise Pilot2ProdError(
+            f"--version: {registry.name} has no version {version}; see pilot2prod model list."
+        )
+    return True
 
 
 def _list() -> None:
@@ -239,6 +325,23 @@ def main(argv: list[str] | None = None) -> int:
                 return code
         elif args.command == "engagement":
             return _engagement_run(args)
+        elif args.command == "serve":
+            from pilot2prod.production.service import ServiceConfig, serve
+
+            fields = tuple(f.strip() for f in args.fields.split(",") if f.strip())
+            config = ServiceConfig(
+                registry_uri(args.registry),
+                args.name,
+                args.alias,
+                args.flags,
+                args.log,
+                args.salt,
+                fields,
+            )
+            print(f"Serving {args.name}@{args.alias} on http://{args.host}:{args.port}", flush=True)
+            serve(config, args.host, args.port)
+        elif args.command == "model":
+            _model(args)
         elif args.command == "prepare":
             written = prepare_book(
                 read_engagement(args.engagement),
