@@ -33,6 +33,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+# FastAPI reads the endpoints' annotations from this module's globals (the annotations are
+# strings here): Request must be imported at the top.
+from fastapi import Request
+
 from pilot2prod.errors import ParameterError
 
 MODES = ("shadow", "rollout", "full")
@@ -357,7 +361,7 @@ def create_app(config: ServiceConfig):  # noqa: ANN201 - a FastAPI application
     """The FastAPI application; the model is loaded (and verified) here, before serving."""
     from contextlib import asynccontextmanager
 
-    from fastapi import FastAPI, Request
+    from fastapi import FastAPI
     from fastapi.responses import JSONResponse, PlainTextResponse
 
     service = Service(config)
