@@ -80,7 +80,8 @@ NBVAL := _build/nbval
 
 test: setup ## every test: lint, unit, engines, notebooks, CLI, nbval, book and browser
 	$(BIN)/ruff check pilot2prod tests datasets benchmarks
-	rm -rf $(TEST_RUNS) $(NBVAL) && mkdir -p $(TEST_RUNS)
+	rm -rf $(TEST_RUNS) $(NBVAL) $(NBVAL)-model && mkdir -p $(TEST_RUNS)
+	$(BIN)/python -m pilot2prod.sample_company.model --out $(NBVAL)-model --rows 2000
 	$(BIN)/pilot2prod prepare -f tests/nbval.yaml --out $(NBVAL)
 	@date -u +"%T tests start"
 	PILOT2PROD_RUNS_DIR=$(CURDIR)/$(TEST_RUNS) $(BIN)/python -m pytest -n 2 --dist loadfile \

@@ -25,7 +25,7 @@ from typing import Any
 import nbformat
 
 from pilot2prod.errors import ParameterError, Pilot2ProdError
-from pilot2prod.handoff import METRIC_SPEC_FILE, sha256_of
+from pilot2prod.handoff import METRIC_SPEC_FILE, MODEL_FOLDER, sha256_of
 from pilot2prod.params import parameter_class_of, parameters_cell
 from pilot2prod.paths import runs_base
 from pilot2prod.runner import (
@@ -44,6 +44,8 @@ from pilot2prod.runner import (
 HANDOFFS = (
     (None, METRIC_SPEC_FILE, "metric_spec_path"),
     ("02_data_audit", "audit.json", "audit_path"),
+    ("02_data_audit", "contracts", "contract_path"),
+    ("03_simple_vs_rag", MODEL_FOLDER, "model_path"),
     ("06_impact", "results.json", "impact_path"),
 )
 
@@ -469,7 +471,16 @@ def prepare_book(
         entry = dict(entry) | {
             k: v for k, v in handed.items() if k in declared and not entry.get(k)
         }
-        values = resolve_parameters(source, from_file=entry, cwd=engagement.base)
+        try:
+            values = resolve_parameters(source, from_file=entry, cwd=engagement.base)
+        except ParameterError as exc:
+            handed_on = [p for _, _, p in HANDOFFS if p in declared and p in str(exc)]
+            if not handed_on:
+                raise
+            raise ParameterError(
+                f"{name}: {exc} An earlier step of the playbook hands {handed_on[0]} on: give "
+                "--from a folder where this engagement's playbook ran (make book does)."
+            ) from None
         for f in fields(parameter_class_of(source)):
             value = values.get(f.name)
             if (

@@ -73,6 +73,13 @@ class Summary:
         rec = self.results.get("03_simple_vs_rag", {}).get("recommendation")
         if rec:
             parts.append(f"the simplest approach that works is {rec.get('approach_name')}")
+        production = self.results.get("04_production_readiness")
+        if production:
+            parts.append(
+                "the model is ready to serve behind a feature flag"
+                if production.get("verdict") == "GO"
+                else "the model is not ready to serve yet"
+            )
         adoption = self.results.get("05_adoption")
         if adoption:
             parts.append(
@@ -178,6 +185,28 @@ def _section(name: str, r: dict[str, Any] | None, state: str) -> tuple[str, list
             )
         if r.get("placebo", {}).get("note"):
             evidence.append(r["placebo"]["note"])
+        return r["statement"], evidence
+    if name == "04_production_readiness":
+        ready = r["readiness"]
+        evidence = [
+            f"ML Test Score {ready['ml_test_score']['score']:g} (weakest section: "
+            f"{ready['ml_test_score']['weakest']}); MLOps maturity level "
+            f"{ready['maturity']['level']} of 4.",
+        ]
+        if r.get("gate"):
+            evidence.append(
+                "Promotion gate: "
+                + (
+                    "the challenger was promoted."
+                    if r["gate"]["promote"]
+                    else "the challenger was refused: " + "; ".join(r["gate"]["reasons"]) + "."
+                )
+            )
+        if r.get("rollback_drill"):
+            evidence.append(
+                "Rollback drill: " + ("passed." if r["rollback_drill"]["passed"] else "FAILED.")
+            )
+        evidence += [f"Condition: {c}." for c in ready["conditions"][:3]]
         return r["statement"], evidence
     if name == "07_next_use_cases":
         return r["statement"], [

@@ -570,3 +570,52 @@ def reliance_chart(table: pd.DataFrame):
     ax.set_title("Appropriate reliance: top right is calibrated trust")
     legend_below(fig, *ax.get_legend_handles_labels())
     return fig
+
+
+def drift_by_week(windows: pd.DataFrame):
+    """PSI per feature and week of the production window, with the conventional bands (0.1
+    and 0.25); a flagged week is marked."""
+    fig, ax = _figure(10, 4.2)
+    features = sorted(windows["feature"].unique())
+    for colour, feature in zip(OKABE_ITO, features, strict=False):
+        part = windows[windows["feature"] == feature].sort_values("window")
+        ax.plot(part["window"], part["psi"], marker="o", color=colour, label=feature)
+        flagged = part[part["flagged"]]
+        ax.scatter(flagged["window"], flagged["psi"], s=140, facecolors="none", edgecolors=colour)
+    for edge, text in ((0.1, "0.10: moderate"), (0.25, "0.25: significant")):
+        ax.axhline(edge, color="#555555", linestyle="--", linewidth=1)
+        ax.annotate(
+            text,
+            (0, edge),
+            xycoords=("axes fraction", "data"),
+            xytext=(4, 3),
+            textcoords="offset points",
+            fontsize=9,
+            color="#555555",
+        )
+    ax.set_ylabel("population stability index (PSI)")
+    ax.set_xlabel("week of the production window (circled: flagged)")
+    ax.set_title("Drift of the inputs and the prediction mix against training, by week")
+    legend_below(fig, *ax.get_legend_handles_labels())
+    return fig
+
+
+def slice_changes(slices: pd.DataFrame, tolerance: float):
+    """Challenger minus champion accuracy per slice, with the tolerance the gate allows."""
+    table = slices[slices["judged"]].copy()
+    table["name"] = table["slice"] + ": " + table["value"]
+    fig, ax = _figure(10, 0.32 * len(table) + 1.8)
+    colours = [OKABE_ITO[3] if r else OKABE_ITO[0] for r in table["regresses"]][::-1]
+    ax.barh(table["name"][::-1], 100 * table["change"][::-1], color=colours)
+    ax.axvline(
+        -100 * tolerance,
+        color="#555555",
+        linestyle="--",
+        linewidth=1,
+        label=f"tolerance ({-100 * tolerance:.0f} points)",
+    )
+    ax.axvline(0, color="#000000", linewidth=0.8)
+    ax.set_xlabel("challenger minus champion accuracy (percentage points)")
+    ax.set_title("Does any slice lose ground? (red: refused)")
+    legend_below(fig, *ax.get_legend_handles_labels())
+    return fig

@@ -78,40 +78,41 @@ class ContractCheck:
     rows: int
     failures: int
     table: pd.DataFrame  # column, check, failures: counts only, never the failing values
-    missing_columns: list[str]
+    checked: list[str]  # the contract's columns the production inputs carry
+    unchecked: list[str]  # the contract's columns a live input does not have (yet)
 
     def sentence(self) -> str:
-        if not self.failures and not self.missing_columns:
-            return f"All {self.rows:,} production rows pass the data contract."
-        parts = []
-        if self.failures:
-            worst = self.table.iloc[0]
-            parts.append(
-                f"{self.failures:,} value(s) break the data contract, most in '{worst['column']}'"
-                f" ({worst['check']}, {int(worst['failures']):,})"
-            )
-        if self.missing_columns:
-            parts.append(f"columns the contract requires are missing: {self.missing_columns}")
-        return "; ".join(parts) + "."
+        scope = (
+            f" ({len(self.checked)} of the contract's columns; the other {len(self.unchecked)} "
+            "arrive later in a ticket's life)"
+            if self.unchecked
+            else ""
+        )
+        if not self.failures:
+            return f"All {self.rows:,} production rows pass the data contract{scope}."
+        worst = self.table.iloc[0]
+        return (
+            f"{self.failures:,} value(s) break the data contract{scope}, most in "
+            f"'{worst['column']}' ({worst['check']}, {int(worst['failures']):,})."
+        )
 
 
-def check_contract(frame: pd.DataFrame, schema: Any, columns: list[str]) -> ContractCheck:
-    """Validate ``columns`` of ``frame`` (text values, as read) against the contract. Only the
-    contract's columns the production inputs carry are checked (a live ticket has no
-    resolution time yet); pandera's messages quote the failing values, so only counts are
-    kept."""
+def check_contract(frame: pd.DataFrame, schema: Any) -> ContractCheck:
+    """Validate ``frame`` (text values, as read) against the contract. Only the contract's
+    columns the production inputs carry are checked (a live ticket has no resolution time
+    yet); pandera's messages quote the failing values, so only counts are kept."""
     from pilot2prod.lazy import import_pandera
 
     pa = import_pandera()
-    present = [c for c in columns if c in schema.columns and c in frame.columns]
-    missing = [c for c in columns if c in schema.columns and c not in frame.columns]
+    present = [c for c in schema.columns if c in frame.columns]
+    missing = [c for c in schema.columns if c not in frame.columns]
     if not present:
-        return ContractCheck(len(frame), 0, _empty_failures(), missing)
+        return ContractCheck(len(frame), 0, _empty_failures(), present, missing)
     sub = schema.select_columns(present)
     data = frame[present].copy()
     try:
         sub.validate(data, lazy=True)
-        return ContractCheck(len(frame), 0, _empty_failures(), missing)
+        return ContractCheck(len(frame), 0, _empty_failures(), present, missing)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
         counts = (
@@ -124,7 +125,7 @@ def check_contract(frame: pd.DataFrame, schema: Any, columns: list[str]) -> Cont
             .reset_index(drop=True)
         )
         counts["check"] = counts["check"].astype(str).map(_masked_check)
-        return ContractCheck(len(frame), int(counts["failures"].sum()), counts, missing)
+        return ContractCheck(len(frame), int(counts["failures"].sum()), counts, present, missing)
 
 
 def _masked_check(text: str) -> str:
@@ -190,14 +191,24 @@ class Cost:
 
     def sentence(self) -> str:
         tokens = (
-            f" ({self.compute_per_1000:.4f} compute, {self.tokens_per_1000:.4f} tokens)"
+            f" ({money(self.compute_per_1000)} compute, {money(self.tokens_per_1000)} tokens)"
             if self.tokens_per_1000
             else ""
         )
         return (
-            f"{self.per_1000:.4f} {self.currency} per 1,000 predictions{tokens}; at "
-            f"{self.monthly_volume:,} a month, {self.monthly:,.2f} {self.currency} a month."
+            f"{money(self.per_1000)} {self.currency} per 1,000 predictions{tokens}; at "
+            f"{self.monthly_volume:,} a month, {money(self.monthly)} {self.currency} a month."
         )
+
+
+def money(value: float) -> str:
+    """Amounts as people read them: cents for sums, two significant digits for fractions of a
+    cent (a classifier's cost per 1,000 predictions is often that small)."""
+    if value == 0:
+        return "0"
+    if abs(value) >= 0.01:
+        return f"{value:,.2f}"
+    return f"{value:.2g}"
 
 
 def cost(
@@ -328,7 +339,11 @@ def runbook(
         "## Roll back",
         "",
         f"The champion is version {champion}."
-        + (f" The previous version is {previous}." if previous else " There is no earlier one."),
+        + (
+            f" The previous version is {previous}."
+            if previous
+            else " No earlier version is registered: the kill switch is the way back."
+        ),
         "",
         "```",
         f"pilot2prod model promote --registry '{_shown_uri(registry_uri)}' --name {model} "
@@ -342,7 +357,8 @@ def runbook(
 
 
 def _shown_uri(uri: str) -> str:
-    # A runbook lives on a wiki: a local file's full path says nothing there.
+    # A runbook lives on a wiki: a local file's full path says nothing there. A local registry
+    # is named by its folder (the CLI finds mlflow.db in it), relative to the run's folder.
     if uri.startswith("sqlite:///"):
-        return "sqlite:///" + Path(uri.removeprefix("sqlite:///")).name
+        return Path(uri.removeprefix("sqlite:///")).parent.name or "."
     return uri

@@ -275,15 +275,23 @@ class Drill:
 
 def rollback_drill(registry: Registry, texts_by_id: dict[str, str]) -> Drill:
     """Re-point ``champion`` to the version before it, load that version the way the service
-    does, check it gives exactly the predictions recorded for it, and point the alias back."""
+    does, check it gives exactly the predictions recorded for it, and point the alias back.
+    When the champion is the oldest version (a challenger was refused), the drill releases the
+    newest version first and rolls back from it to the champion."""
     current = registry.by_alias(CHAMPION)
-    earlier = [v for v in registry.versions() if v.version < current.version]
-    if not earlier:
+    versions = registry.versions()
+    earlier = [v for v in versions if v.version < current.version]
+    later = [v for v in versions if v.version > current.version]
+    if earlier:
+        released, previous = current, earlier[-1]
+    elif later:
+        released, previous = later[-1], current
+    else:
         raise ParameterError(
-            "A rollback needs an earlier version: the registry has only the champion "
+            "A rollback drill needs two versions: the registry has only the champion "
             f"(version {current.version})."
         )
-    previous = earlier[-1]
+    registry.set_alias(CHAMPION, released.version)
     ids, recorded = registry.probe(previous)
     missing = [i for i in ids if i not in texts_by_id]
     if missing:
@@ -301,7 +309,7 @@ def rollback_drill(registry: Registry, texts_by_id: dict[str, str]) -> Drill:
     restored = registry.by_alias(CHAMPION).version == current.version
     return Drill(
         mismatches == 0 and restored,
-        current.version,
+        released.version,
         previous.version,
         mismatches,
         len(ids),

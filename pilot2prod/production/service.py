@@ -220,7 +220,9 @@ class Service:
         labels: dict[int, str | None] = {}
         confidence: dict[int, float] = {}
         if asked:
-            texts = mask_personal_text([tickets[i][1] for i in asked])[0]
+            # The text as training built it (pilot2prod.triage.data.model_texts): columns joined
+            # with " \n", stripped, personal data masked, stripped again.
+            texts = [t.strip() for t in mask_personal_text([tickets[i][1] for i in asked])[0]]
             out = predict(self.model, texts)
             for j, i in enumerate(asked):
                 labels[i] = out.labels[j]
@@ -420,3 +422,152 @@ def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 8000) -> N
 
     app = create_app(config)  # raises ParameterError before binding when the model is bad
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+# --------------------------------------------------------------------------- smoke test
+@dataclass
+class SmokeTest:
+    """What sending real requests to the service on loopback showed."""
+
+    requests: int
+    errors: int  # 5xx answers and connection failures
+    round_trip_ms: list[float]  # client-side, per request
+    arms: dict[str, int]
+    rollout_share: float  # share in the model's arm
+    percentage: float
+    kill_switch_ok: bool  # every request with the switch on went to manual triage
+    shadow_ok: bool  # no prediction in any answer in shadow mode, all of them logged
+    bad_request_ok: bool  # a malformed request got a 4xx and the service kept serving
+    health: dict[str, Any]
+    log_path: Path
+    metrics_text: str
+
+    @property
+    def passed(self) -> bool:
+        return self.errors == 0 and self.kill_switch_ok and self.shadow_ok and self.bad_request_ok
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def smoke_test(
+    registry_uri: str,
+    model_name: str,
+    tickets: list[dict[str, str]],
+    folder: Path,
+    percentage: float,
+    salt: str = "",
+    startup_timeout: float = 180.0,
+) -> SmokeTest:
+    """Start ``pilot2prod serve`` on a free loopback port (a separate process, as in
+    production), send each ticket as one request in rollout mode, then check the kill switch,
+    shadow mode and a malformed request, read /metrics and stop the service."""
+    import subprocess
+    import sys
+
+    import requests
+
+    folder.mkdir(parents=True, exist_ok=True)
+    flags = folder / "flags.json"
+    log = folder / "predictions.jsonl"
+    flags.write_text(json.dumps({"mode": "rollout", "percentage": percentage}))
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "pilot2prod.cli", "serve", "--registry", registry_uri]
+    cmd += ["--name", model_name, "--flags", str(flags), "--log", str(log), "--port", str(port)]
+    cmd += ["--salt", salt]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    session = requests.Session()
+    try:
+        deadline = time.monotonic() + startup_timeout
+        while True:
+            try:
+                if session.get(f"{base}/healthz", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if proc.poll() is not None:
+                message = (proc.stderr.read() or "").strip().splitlines()
+                raise ParameterError(
+                    "The service did not start: " + (message[-1] if message else "no message")
+                )
+            if time.monotonic() > deadline:
+                raise ParameterError(
+                    f"The service did not answer /healthz within {startup_timeout:.0f} s."
+                )
+            time.sleep(0.2)
+        health = session.get(f"{base}/healthz", timeout=5).json()
+
+        def post(body: dict[str, Any]) -> tuple[int, dict[str, Any], float]:
+            start = time.perf_counter()
+            try:
+                r = session.post(f"{base}/predict", json=body, timeout=30)
+            except requests.RequestException:
+                return 599, {}, (time.perf_counter() - start) * 1000
+            ms = (time.perf_counter() - start) * 1000
+            return r.status_code, (r.json() if r.content else {}), ms
+
+        def set_flags(**values: Any) -> None:
+            flags.write_text(json.dumps(values))
+            os.utime(flags, (time.time() + 1, time.time() + 1))
+
+        round_trip, arms, errors = [], {}, 0
+        for ticket in tickets:
+            code, answer, ms = post(ticket)
+            if code >= 500:
+                errors += 1
+                continue
+            round_trip.append(ms)
+            arms[answer.get("arm", "?")] = arms.get(answer.get("arm", "?"), 0) + 1
+        probe = tickets[: min(20, len(tickets))]
+        set_flags(mode="full", kill_switch=True)
+        killed = [post(t) for t in probe]
+        kill_ok = all(
+            c == 200 and a["arm"] == "killed" and not a["act"] and a["prediction"] is None
+            for c, a, _ in killed
+        )
+        set_flags(mode="shadow")
+        before = _lines(log)
+        shadow = [post(t) for t in probe]
+        shadow_ok = all(
+            c == 200 and a["arm"] == "shadow" and not a["act"] and a["prediction"] is None
+            for c, a, _ in shadow
+        ) and _lines(log) - before == len(probe)
+        set_flags(mode="rollout", percentage=percentage)
+        code, _, _ = post({"id": "smoke-test"})  # no text: must be refused, not crash
+        bad_ok = code == 422 and session.get(f"{base}/healthz", timeout=5).ok
+        metrics_text = session.get(f"{base}/metrics", timeout=5).text
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        session.close()
+    answered = sum(arms.values())
+    return SmokeTest(
+        requests=len(tickets),
+        errors=errors,
+        round_trip_ms=round_trip,
+        arms=arms,
+        rollout_share=arms.get("model", 0) / answered if answered else 0.0,
+        percentage=percentage,
+        kill_switch_ok=kill_ok,
+        shadow_ok=shadow_ok,
+        bad_request_ok=bad_ok,
+        health=health,
+        log_path=log,
+        metrics_text=metrics_text,
+    )
+
+
+def _lines(path: Path) -> int:
+    if not path.is_file():
+        return 0
+    with open(path, encoding="utf-8") as fh:
+        return sum(1 for _ in fh)

@@ -151,6 +151,19 @@ def read_examples(
     return frame, total, how
 
 
+def model_texts(raw: pd.DataFrame, text_columns: list[str]) -> tuple[pd.Series, dict[str, int]]:
+    """The text a model sees: the text columns joined, personal data masked (before anything
+    learns from the texts or sends them anywhere), and how many values of each kind were
+    masked. Training (Chapter 3), judging (Chapter 4) and the service build it the same way."""
+    text = (
+        raw[text_columns].astype("string").fillna("").agg(" \n".join, axis=1).str.strip()
+        if len(text_columns) > 1
+        else raw[text_columns[0]].astype("string").fillna("").str.strip()
+    )
+    masked, counts = mask_personal_text(text.tolist())
+    return pd.Series(masked, index=text.index, dtype="string").str.strip(), counts
+
+
 def load_examples(
     path: str,
     text_columns: list[str],
@@ -173,15 +186,8 @@ def load_examples(
         path, wanted, time_column, max_rows, seed, timestamp_format, parameter
     )
     findings = LabelFindings(rows_read=len(raw), rows_in_source=total, sampled=how)
-    text = (
-        raw[text_columns].astype("string").fillna("").agg(" \n".join, axis=1).str.strip()
-        if len(text_columns) > 1
-        else raw[text_columns[0]].astype("string").fillna("").str.strip()
-    )
+    text, findings.masked = model_texts(raw, text_columns)
     label = raw[label_column].astype("string").str.strip()
-    # Personal data is masked before anything learns from the texts or sends them anywhere.
-    masked, findings.masked = mask_personal_text(text.tolist())
-    text = pd.Series(masked, index=text.index, dtype="string").str.strip()
     frame = pd.DataFrame({"text": text, "label": label})
     if id_column:
         frame["id"] = raw[id_column].astype("string")

@@ -377,9 +377,12 @@ def run_on_split(
 
 def export_model(result: Result, folder: Path) -> Path | None:
     """Save the recommended approach (or, when none meets the target, the nearest one, marked
-    as fit only for suggestions) and its metadata: data hash, parameters, metrics, labels."""
-    import joblib
+    as fit only for suggestions) and its metadata: data hash, parameters, metrics, labels.
+    The file is skops, not pickle: loading a pickle from a client's disk runs arbitrary code
+    (Chapter 4 loads it only after checking every type it names)."""
     import sklearn
+
+    from pilot2prod.production import model_store
 
     rung_id = result.recommendation.get("approach") or result.recommendation.get("nearest")
     if rung_id is None:
@@ -387,8 +390,8 @@ def export_model(result: Result, folder: Path) -> Path | None:
     rung = result.ladder[rung_id]
     target = Path(folder) / MODEL_FOLDER
     target.mkdir(parents=True, exist_ok=True)
-    model_path = target / "triage_model.joblib"
-    joblib.dump(rung.approach, model_path, compress=3)
+    model_path = target / f"triage_model{model_store.SUFFIX}"
+    model_store.save(rung.approach, model_path)
     now = datetime.now(UTC)
     ModelExport(
         name="ticket-triage",

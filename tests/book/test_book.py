@@ -33,6 +33,8 @@ PAGES = [
     "book/02_data_audit.html",
     "chapters/03_hire_a_problem.html",
     "book/03_simple_vs_rag.html",
+    "chapters/04_production_path.html",
+    "book/04_production_readiness.html",
     "chapters/05_organisation_ready.html",
     "book/05_adoption.html",
     "chapters/06_measure_impact.html",
@@ -48,10 +50,19 @@ PAGES = [
 def built_book(tmp_path_factory) -> Path:
     from pilot2prod.engagement import prepare_book, read_engagement
 
+    from pilot2prod.sample_company.model import export_sample_model
+
     # The book's pages are the notebooks with the sample engagement's parameters injected
     # (what `make book` prepares); prepared here, in this process, from the current engagement.
-    prepare_book(read_engagement(REPO_ROOT / "engagements" / "acme.yaml"), REPO_ROOT / "book")
+    # `make book` hands Chapter 3's exported model to Chapter 4 from the playbook's run; here a
+    # model exported the same way stands in for it (running the playbook first would double the
+    # build's time).
     out = tmp_path_factory.mktemp("book")
+    handoffs = out / "handoffs"
+    export_sample_model(handoffs / "03_simple_vs_rag")
+    prepare_book(
+        read_engagement(REPO_ROOT / "engagements" / "acme.yaml"), REPO_ROOT / "book", handoffs
+    )
     env = dict(os.environ, PILOT2PROD_RUNS_DIR=str(out / "runs"))
     jb = Path(sys.executable).with_name("jupyter-book")
     result = subprocess.run(
@@ -85,6 +96,7 @@ def test_book_builds_every_page(built_book):
         "01_success_metric",
         "02_data_audit",
         "03_simple_vs_rag",
+        "04_production_readiness",
         "05_adoption",
         "06_impact",
         "07_next_use_cases",
@@ -121,6 +133,36 @@ def test_impact_chapter_quotes_the_verdict_on_the_planted_launch(built_book, tru
     assert round(published[-0.0225], 4) == -0.0225
     assert round(published[-11863.9], 1) == -11863.9
     assert "{glue" not in text
+
+
+@pytest.mark.slow
+def test_production_chapter_flags_the_planted_drift_and_rehearses_the_rollback(
+    built_book, truth
+):
+    text = (built_book / "chapters/04_production_path.html").read_text()
+    assert "{glue" not in text
+    folder, results = _book_run(built_book, "04_production_readiness")
+    planted = truth["production_window"]
+    windows = pd.DataFrame(results["drift"]["windows"])
+    windows["window"] = pd.to_datetime(windows["window"])
+    start = pd.Timestamp(planted["drift_from"])
+    before, after = windows[windows["window"] < start], windows[windows["window"] >= start]
+    assert len(before) and not before["flagged"].any()  # the undrifted weeks are not flagged
+    for feature in planted["drifted_features"]:
+        assert after.loc[after["feature"] == feature, "flagged"].all(), feature
+    for feature in planted["stable_features"]:
+        assert not windows.loc[windows["feature"] == feature, "flagged"].any(), feature
+    assert results["drift"]["first_flagged_window"] == planted["drift_from"]
+    assert set(planted["drifted_features"]) <= set(results["drift"]["flagged"])
+    assert results["verdict"] == "NO-GO"  # drifted inputs block the release
+    assert results["rollback_drill"]["passed"]
+    service = results["service"]
+    assert service["errors"] == 0 and service["skew"] == 0
+    assert service["kill_switch_ok"] and service["shadow_ok"] and service["bad_request_ok"]
+    readiness = json.loads((folder / "readiness.json").read_text())
+    assert readiness["verdict"] == "NO-GO" and readiness["maturity"]["level"] == 3
+    assert (folder / "runbook.md").read_text().startswith("# On-call runbook")
+    assert html.escape(results["statement"], quote=False) in text
 
 
 @pytest.mark.slow

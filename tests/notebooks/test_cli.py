@@ -92,17 +92,22 @@ def test_checking_and_preparing_load_no_engine_or_model_library(tmp_path):
         "import sys\n"
         "from pilot2prod.cli import main\n"
         "assert main(['list']) == 0\n"
-        f"assert main(['prepare', '-f', {str(ENGAGEMENT)!r}, '--out', 'book']) == 0\n"
+        f"assert main(['prepare', '-f', {str(ENGAGEMENT)!r}, '--out', 'book']) == 2\n"
+        # Chapter 4 needs the model Chapter 3 hands on: from a playbook run's folder.
+        f"assert main(['prepare', '-f', {str(ENGAGEMENT)!r}, '--out', 'book', '--from', "
+        "'run']) == 0\n"
         # (papermill's file layer itself loads pyarrow and numpy)
         "heavy = ('pandas', 'sklearn', 'matplotlib', 'duckdb', 'ibis', 'scipy')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
+    (tmp_path / "run" / "03_simple_vs_rag" / "model").mkdir(parents=True)
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=900
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "hands model_path on: give --from" in result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
-    assert len(list((tmp_path / "book").glob("*.ipynb"))) == 6
+    assert len(list((tmp_path / "book").glob("*.ipynb"))) == 7
 
 
 def test_unknown_notebook(tmp_path):

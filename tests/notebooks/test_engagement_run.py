@@ -72,6 +72,7 @@ def leaked(folder: Path, values: set[str]) -> list[tuple[str, str]]:
 LIGHTER = {
     "01_success_metric": {"n_bootstrap": 500},
     "03_simple_vs_rag": {"llm_base_url": "", "max_examples": 1500, "learning_curve_seeds": 1},
+    "04_production_readiness": {"serve_requests": 50, "max_training_rows": 3000},
     "06_impact": {"n_bootstrap": 500},
 }
 
@@ -102,11 +103,16 @@ def test_the_sample_engagement_hands_over_everything(acme_engagement, truth):
         "01_success_metric",
         "02_data_audit",
         "03_simple_vs_rag",
+        "04_production_readiness",
         "05_adoption",
         "06_impact",
         "07_next_use_cases",
     ):
         assert (out / name / "results.json").is_file(), name
+    production = json.loads((out / "04_production_readiness" / "results.json").read_text())
+    # Chapter 4 took Chapter 3's model and Chapter 2's contract from the hand-offs.
+    assert production["contract"] is not None and production["contract"]["name"] == "tickets"
+    assert production["model"]["approach"] and production["rollback_drill"]["passed"]
     summary = (out / "summary.md").read_text()
     assert summary.startswith("# ACME Support: executive summary")
     assert "the data is not ready yet" in summary  # the planted NO-GO

@@ -19,6 +19,7 @@ CHAPTERS = [
     "pilot2prod.impact",
     "pilot2prod.expand",
     "pilot2prod.adoption",
+    "pilot2prod.production",
 ]
 
 VALUES = st.one_of(

@@ -292,8 +292,8 @@ def test_contract_failures_are_counted_without_their_values():
         }
     )
     frame = pd.DataFrame({"channel": ["email", "jane.doe@example.com", "fax", "chat"]})
-    result = monitoring.check_contract(frame, schema, ["channel", "resolved_at", "other"])
-    assert result.failures == 2 and result.missing_columns == ["resolved_at"]
+    result = monitoring.check_contract(frame, schema)
+    assert result.failures == 2 and result.unchecked == ["resolved_at"]
     shown = result.table.to_string() + result.sentence()
     assert "jane" not in shown and "fax" not in shown
     assert "2 value(s) break the data contract" in result.sentence()
@@ -313,7 +313,7 @@ def test_runbook_names_owners_and_the_rollback_without_machine_paths():
     rules = monitoring.alert_rules(objectives, {"service": "Platform team"}, "ticket-triage")
     assert {r.owner for r in rules} == {"Platform team"}
     page = monitoring.runbook(rules, "ticket-triage", "sqlite:////srv/x/mlflow.db", 3, 2)
-    assert "--version 2" in page and "/srv/x" not in page
+    assert "--version 2" in page and "/srv/" not in page and "--registry 'x'" in page
     assert page.count("\n| ") == len(rules) + 1
 
 

@@ -537,8 +537,7 @@ def _vocabularies(model) -> set[str]:
 
 @pytest.mark.slow
 def test_personal_data_never_reaches_a_model_the_llm_or_an_output(tmp_path):
-    import joblib
-
+    from pilot2prod.production.model_store import load_verified
     from pilot2prod.triage.result import export_model, run
 
     frame, planted = with_signatures(synthetic(600, seed=10))
@@ -563,11 +562,11 @@ def test_personal_data_never_reaches_a_model_the_llm_or_an_output(tmp_path):
     for rung in result.ladder:
         vocabulary = _vocabularies(rung.approach)
         assert not vocabulary & planted, (rung.id, sorted(vocabulary & planted)[:5])
-    exported = joblib.load(next(folder.glob("*.joblib")))
+    exported = load_verified(next(folder.glob("*.skops")))
     assert _vocabularies(exported) and not _vocabularies(exported) & planted
     texts = " ".join(result.split.train["text"]) + " ".join(result.split.test["text"])
     outputs = [prompts, texts, str(result.keyword_rules.rules_), str(result.confusions)]
-    outputs += [f.read_text(errors="replace") for f in folder.rglob("*") if f.suffix != ".joblib"]
+    outputs += [f.read_text(errors="replace") for f in folder.rglob("*") if f.suffix != ".skops"]
     for value in planted - {"mail"}:
         # (as a word of its own: a hash in the metadata may well hold the digits 3939)
         found = re.compile(rf"(?<![\w.@]){re.escape(value)}(?![\w@])", re.IGNORECASE)
