@@ -50,7 +50,17 @@ class Approach:
         raise NotImplementedError
 
     def predict(self, texts: list[str]) -> np.ndarray:
-        """Labels, with ``None`` where the approach abstains."""
+        """Labels, with ``None`` where the approach abstains. ``texts`` may also be a pandas
+        frame of text columns (MLflow's pyfunc and its Spark UDF pass one): its columns are
+        joined and masked as the training texts were."""
+        import pandas as pd
+
+        if isinstance(texts, pd.DataFrame | pd.Series):
+            from pilot2prod.triage.data import model_texts
+
+            frame = texts.to_frame() if isinstance(texts, pd.Series) else texts
+            frame = frame.rename(columns=str)
+            texts = model_texts(frame, list(frame.columns))[0].tolist()
         proba = self.predict_proba(texts)
         labels = self.classes_[proba.argmax(axis=1)].astype(object)
         labels[proba.max(axis=1) <= 0] = None

@@ -169,3 +169,35 @@ def test_chapter_one_on_spark_matches_duckdb_on_the_same_file(dataset_dir, tmp_p
         assert got == pytest.approx(expected, rel=1e-9), column
     assert spark.statement == duck.statement
     assert spark.overall["events"] == truth["chapter1_baseline"]["tickets_in_window"]
+
+
+def test_a_backlog_scored_through_spark_matches_the_model_in_process(tmp_path, dataset_dir):
+    """Chapter 4's batch path: MLflow's pyfunc Spark UDF on a registered version gives the
+    predictions the model gives in process, texts masked the same way."""
+    from pyspark.sql import SparkSession
+
+    from pilot2prod.production.batch import score_in_process, score_with_spark
+    from pilot2prod.production.registry import CHAMPION, Registry, default_uri
+    from pilot2prod.triage.models import TfidfLinear
+
+    tickets = pd.read_csv(dataset_dir / "tickets.csv").tail(3000)
+    train, backlog = tickets.iloc[:2000], tickets.iloc[2000:].reset_index(drop=True)
+    texts = (train["subject"].fillna("") + " \n" + train["body"].fillna("")).tolist()
+    model = TfidfLinear().fit(texts, train["category"].to_numpy())
+    registry = Registry(default_uri(tmp_path))
+    version = registry.register(
+        model,
+        data_sha256="x",
+        parameters={},
+        metrics={},
+        code_version="test",
+        probe=(["0"], [texts[0]]),
+    )
+    registry.set_alias(CHAMPION, version.version)
+    spark = SparkSession.getActiveSession()
+    frame = spark.createDataFrame(backlog[["ticket_id", "subject", "body"]].fillna(""))
+    scored = score_with_spark(spark, registry, CHAMPION, frame, ["subject", "body"])
+    got = scored.select("ticket_id", "prediction").toPandas().set_index("ticket_id")["prediction"]
+    expected = score_in_process(model, backlog.fillna(""), ["subject", "body"])
+    expected.index = backlog["ticket_id"]
+    assert (got.loc[expected.index] == expected["prediction"]).all()

@@ -339,3 +339,20 @@ def test_equally_good_challengers_are_rarely_refused_for_a_slice():
         table = gate.slice_table(truth, champion, challenger, slices, 0.03, 30)
         refused += bool(table["regresses"].any())
     assert refused <= 8
+
+
+def test_mlflows_pyfunc_on_a_frame_of_text_columns_matches_in_process(
+    registry, tickets, fitted, tmp_path, monkeypatch
+):
+    """What Spark's pyfunc UDF runs in each worker: MLflow's own loader on the verified
+    folder, predicting a frame of the text columns (joined and masked as in training)."""
+    import mlflow.pyfunc
+
+    from pilot2prod.production.batch import score_in_process
+
+    frame = tickets[["subject", "body"]].fillna("").head(300)
+    folder = registry.model_folder(registry.version(2), tmp_path)
+    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
+    served = mlflow.pyfunc.load_model(str(folder)).predict(frame)
+    expected = score_in_process(fitted[1], frame, ["subject", "body"])["prediction"]
+    assert list(served) == list(expected)
