@@ -108,7 +108,10 @@ def _read(
     time_column: str,
     label: bool,
     extra: list[str],
+    window: tuple[pd.Timestamp, int] | None = None,
 ) -> Tickets:
+    """``window`` (boundary, n): keep every row after the boundary and the newest n before it;
+    texts are masked only for the rows kept (masking is the costly part of reading)."""
     columns = {f"text_columns[{i}]": c for i, c in enumerate(champion.text_columns)}
     columns |= {"time_column": time_column, "id_column": champion.id_column}
     if label:
@@ -127,6 +130,12 @@ def _read(
             f"time_column: {int(bad.sum()):,} values of '{time_column}' in '{opened.name}' are "
             "not timestamps; check the column."
         )
+    if window is not None:
+        boundary, n = window
+        times = pd.to_datetime(raw["_t"], unit="s")
+        before = times <= boundary
+        newest = times[before].sort_values(kind="stable").tail(n).index
+        raw = raw[~before | raw.index.isin(newest)].reset_index(drop=True)
     texts, masked = model_texts(raw, champion.text_columns)
     frame = pd.DataFrame(
         {
@@ -159,8 +168,11 @@ def _read(
 
 
 def load_labelled(p: Parameters, champion: Champion) -> Tickets:
+    """The labelled tickets after the test boundary and the newest ``max_training_rows``
+    before it (what the gate and the challenger use)."""
+    window = (holdout_boundary(p, champion), p.max_training_rows)
     tickets = _read(
-        p.examples_path, "examples_path", champion, champion.time_column, True, p.slices
+        p.examples_path, "examples_path", champion, champion.time_column, True, p.slices, window
     )
     unknown = sorted(set(tickets.frame["label"]) - set(champion.labels))
     if unknown:
@@ -187,13 +199,11 @@ def load_production(p: Parameters, champion: Champion, contract_columns: list[st
     return tickets
 
 
-def split_holdout(
-    tickets: pd.DataFrame, champion: Champion, holdout_after: str, max_training_rows: int
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:
-    """(training rows for a challenger, the held-out test, the boundary). The test is every
-    ticket after the boundary: the model's training cutoff unless ``holdout_after`` is given."""
-    if holdout_after:
-        boundary = pd.Timestamp(holdout_after)
+def holdout_boundary(p: Parameters, champion: Champion) -> pd.Timestamp:
+    """The test is every ticket after this: the model's training cutoff unless
+    ``holdout_after`` is given (never before the cutoff: the model has seen those)."""
+    if p.holdout_after:
+        boundary = pd.Timestamp(p.holdout_after)
     elif champion.cutoff is not None:
         boundary = champion.cutoff
     else:
@@ -208,6 +218,13 @@ def split_holdout(
             f"cutoff ({champion.cutoff:%Y-%m-%d %H:%M}): the model has seen some of those "
             "tickets. Use a later date or leave it empty."
         )
+    return boundary
+
+
+def split_holdout(
+    tickets: pd.DataFrame, boundary: pd.Timestamp, max_training_rows: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(training rows for a challenger, the held-out test after ``boundary``)."""
     test = tickets[tickets["time"] > boundary].reset_index(drop=True)
     train = tickets[tickets["time"] <= boundary].tail(max_training_rows).reset_index(drop=True)
     if len(test) < 30:
@@ -215,7 +232,7 @@ def split_holdout(
             f"examples_path: only {len(test)} labelled tickets after {boundary:%Y-%m-%d}; the "
             "gate needs at least 30 the model never saw. Export newer tickets."
         )
-    return train, test, boundary
+    return train, test
 
 
 def contract_for(path: str, source_name: str) -> tuple[Any, str] | None:

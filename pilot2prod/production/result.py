@@ -29,6 +29,7 @@ from pilot2prod.production.data import (
     Champion,
     Tickets,
     contract_for,
+    holdout_boundary,
     load_champion,
     load_labelled,
     load_production,
@@ -422,14 +423,23 @@ def run(p: Parameters, folder: Path | None = None) -> Result:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
+    # Every input is read and checked before anything is written.
     champion = load_champion(p)
     answers = _answers(p)
-    contract = None
-    contract_name = ""
+    boundary = holdout_boundary(p, champion)
     examples = load_labelled(p, champion)
-    train, test, boundary = split_holdout(
-        examples.frame, champion, p.holdout_after, p.max_training_rows
-    )
+    train, test = split_holdout(examples.frame, boundary, p.max_training_rows)
+    contract, contract_name = None, ""
+    if p.contract_path:
+        found = contract_for(p.contract_path, examples.source)
+        if found:
+            contract, contract_name = found
+    production = None
+    contract_check = None
+    if p.production_path:
+        production = load_production(p, champion, list(contract.columns) if contract else [])
+        if contract is not None:
+            contract_check = monitoring.check_contract(production.raw, contract)
     test_texts = test["text"].astype(str).tolist()
     truth = test["label"].to_numpy(dtype=object)
     champ_pred = predict(champion.model, test_texts)
@@ -480,17 +490,6 @@ def run(p: Parameters, folder: Path | None = None) -> Result:
     challenger_accuracy = None
     promoted = False
     lat = latency_ms(champion.model, test_texts[:LATENCY_SAMPLE])
-    contract_check = None
-    production = None
-    if p.contract_path:
-        found = contract_for(p.contract_path, examples.source)
-        if found:
-            contract, contract_name = found
-    if p.production_path:
-        contract_columns = list(contract.columns) if contract is not None else []
-        production = load_production(p, champion, contract_columns)
-        if contract is not None:
-            contract_check = monitoring.check_contract(production.raw, contract)
     if p.challenger == "retrain":
         train_texts = train["text"].astype(str).tolist()
         labels = train["label"].to_numpy(dtype=object)
