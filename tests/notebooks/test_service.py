@@ -183,3 +183,39 @@ def test_the_service_refuses_to_start_on_a_model_it_cannot_verify(registry_folde
     assert proc.returncode == 2
     assert "no version of 'ticket-triage' with the alias 'nonexistent'" in err
     assert "Traceback" not in err
+
+
+def test_a_broken_flag_file_keeps_the_last_good_flags(service):
+    base, flags, _ = service
+    _set_flags(flags, mode="full", kill_switch=True)
+    assert _batch(base, ["B-1"])[0]["arm"] == "killed"
+    flags.write_text('{"mode": "full", "kill_switch": fals')  # an editor saved half a file
+    os.utime(flags, (time.time() + 2, time.time() + 2))
+    assert _batch(base, ["B-2"])[0]["arm"] == "killed"  # the kill switch is not lost
+    _set_flags(flags, mode="full")
+    assert _batch(base, ["B-3"])[0]["arm"] == "model"
+
+
+def test_model_list_and_promote_on_the_command_line(registry_folder):
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pilot2prod.cli",
+                "model",
+                *args,
+                "--registry",
+                str(registry_folder),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    listed = cli("list")
+    assert listed.returncode == 0 and "version 1: champion" in listed.stdout
+    missing = cli("promote", "--version", "9")
+    assert missing.returncode == 2
+    assert "ticket-triage has no version 9; see pilot2prod model list" in missing.stderr
+    assert cli("promote", "--version", "1").returncode == 0

@@ -356,3 +356,37 @@ def test_mlflows_pyfunc_on_a_frame_of_text_columns_matches_in_process(
     served = mlflow.pyfunc.load_model(str(folder)).predict(frame)
     expected = score_in_process(fitted[1], frame, ["subject", "body"])["prediction"]
     assert list(served) == list(expected)
+
+
+# --------------------------------------------------------------------------- flags and arms
+def test_flag_files_are_checked_in_one_sentence():
+    from pilot2prod.production.service import Flags
+
+    assert Flags.from_dict({}) == Flags("shadow", 0.0, False)  # missing: the safe default
+    for data, message in (
+        ({"mode": "live"}, "mode 'live' is not one of shadow, rollout, full"),
+        ({"percentage": 120}, "percentage must be a number from 0 to 100"),
+        ({"percentage": True}, "percentage must be a number"),
+        ({"kill_switch": "yes"}, "kill_switch must be true or false"),
+        ({"kilswitch": True}, "unknown flag 'kilswitch'"),
+        ([], "must hold a JSON object"),
+    ):
+        with pytest.raises(ParameterError, match=message):
+            Flags.from_dict(data)
+
+
+def test_rollout_buckets_are_uniform_and_the_salt_reshuffles():
+    from pilot2prod.production.service import Flags, arm_of, bucket
+
+    ids = [f"T-{i}" for i in range(20000)]
+    values = np.array([bucket(i) for i in ids])
+    assert values.min() >= 0 and values.max() < 100
+    counts = np.histogram(values, bins=10, range=(0, 100))[0]
+    assert counts.min() > 1800 and counts.max() < 2200
+    flags = Flags("rollout", 25.0, False)
+    arms = [arm_of(flags, i) for i in ids]
+    assert abs(arms.count("model") / len(ids) - 0.25) < 0.015
+    salted = [arm_of(flags, i, salt="second rollout") for i in ids]
+    overlap = sum(a == b == "model" for a, b in zip(arms, salted, strict=True)) / len(ids)
+    assert abs(overlap - 0.25 * 0.25) < 0.01  # independent of the first rollout
+    assert {arm_of(Flags("full", 0, True), i) for i in ids[:10]} == {"killed"}
