@@ -467,6 +467,7 @@ def smoke_test(
     """Start ``pilot2prod serve`` on a free loopback port (a separate process, as in
     production), send each ticket as one request in rollout mode, then check the kill switch,
     shadow mode and a malformed request, read /metrics and stop the service."""
+    import http.client
     import subprocess
     import sys
 
@@ -503,14 +504,29 @@ def smoke_test(
             time.sleep(0.2)
         health = session.get(f"{base}/healthz", timeout=5).json()
 
+        # One kept-alive connection, as a caller in production holds one (a new connection
+        # per request would be measured, not the service).
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
         def post(body: dict[str, Any]) -> tuple[int, dict[str, Any], float]:
+            nonlocal conn
+            data = json.dumps(body).encode()
             start = time.perf_counter()
             try:
-                r = session.post(f"{base}/predict", json=body, timeout=30)
-            except requests.RequestException:
+                conn.request("POST", "/predict", data, {"Content-Type": "application/json"})
+                response = conn.getresponse()
+                content = response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 return 599, {}, (time.perf_counter() - start) * 1000
             ms = (time.perf_counter() - start) * 1000
-            return r.status_code, (r.json() if r.content else {}), ms
+            try:
+                answer = json.loads(content) if content else {}
+            except ValueError:
+                answer = {}
+            return status, answer, ms
 
         def set_flags(**values: Any) -> None:
             flags.write_text(json.dumps(values))
@@ -543,6 +559,8 @@ def smoke_test(
         bad_ok = code == 422 and session.get(f"{base}/healthz", timeout=5).ok
         metrics_text = session.get(f"{base}/metrics", timeout=5).text
     finally:
+        if "conn" in locals():
+            conn.close()
         proc.terminate()
         try:
             proc.wait(timeout=30)

@@ -308,6 +308,9 @@ def spark_backend(master: str) -> ibis.BaseBackend:
     )
     if master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no network lookup on a laptop
+        # PySpark reads the workers' interpreter from PYSPARK_PYTHON (else `python3` on the
+        # PATH, which may lack pandas); the spark.pyspark.python setting below is not enough.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         # One machine: Python workers run this interpreter (the one with pyspark installed, not
         # whatever `python3` is on the PATH), no web UI, and a few shuffle partitions instead of
         # the cluster default of 200 (each one a task scheduled for every aggregation).

@@ -181,6 +181,7 @@ def test_a_backlog_scored_through_spark_matches_the_model_in_process(tmp_path, d
     from pilot2prod.triage.models import TfidfLinear
 
     tickets = pd.read_csv(dataset_dir / "tickets.csv").tail(3000)
+    tickets = tickets[["ticket_id", "subject", "body", "category"]].fillna("")
     train, backlog = tickets.iloc[:2000], tickets.iloc[2000:].reset_index(drop=True)
     texts = (train["subject"].fillna("") + " \n" + train["body"].fillna("")).tolist()
     model = TfidfLinear().fit(texts, train["category"].to_numpy())
@@ -195,9 +196,9 @@ def test_a_backlog_scored_through_spark_matches_the_model_in_process(tmp_path, d
     )
     registry.set_alias(CHAMPION, version.version)
     spark = SparkSession.getActiveSession()
-    frame = spark.createDataFrame(backlog[["ticket_id", "subject", "body"]].fillna(""))
+    frame = spark.createDataFrame(backlog[["ticket_id", "subject", "body"]])
     scored = score_with_spark(spark, registry, CHAMPION, frame, ["subject", "body"])
     got = scored.select("ticket_id", "prediction").toPandas().set_index("ticket_id")["prediction"]
-    expected = score_in_process(model, backlog.fillna(""), ["subject", "body"])
+    expected = score_in_process(model, backlog, ["subject", "body"])
     expected.index = backlog["ticket_id"]
     assert (got.loc[expected.index] == expected["prediction"]).all()
