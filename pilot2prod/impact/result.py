@@ -36,7 +36,7 @@ class Result:
 
     @property
     def weeks_after(self) -> float:
-        return (self.window.as_of - self.settings.launch).days / 7
+        return weeks_after(self.window, self.settings)
 
     def fmt(self, value: float) -> str:
         if value is None or not math.isfinite(value):
@@ -158,6 +158,11 @@ def _plain(cuped: dict | None) -> dict | None:
     }
 
 
+def weeks_after(window: Window, chosen: Settings) -> float:
+    """Weeks of data after the launch (what the verdict's "weeks more" extends)."""
+    return (window.as_of - chosen.launch).days / 7
+
+
 def run(p: Parameters) -> Result:
     """Run the whole impact analysis on validated parameters."""
     s = settings(p)
@@ -171,7 +176,6 @@ def run(p: Parameters) -> Result:
     placebo = analysis.placebo(window, s)
     found = analysis.measures(window, s, p.n_bootstrap, p.seed, p.treated_share)
     guard = analysis.guardrails(window, s)
-    weeks_after = (window.as_of - s.launch).days / 7
-    decided = analysis.verdict(estimate, s, guard, weeks_after)
+    decided = analysis.verdict(estimate, s, guard, weeks_after(window, s))
     published = analysis.published_checks() if p.published_checks else None
     return Result(p, s, window, estimate, placebo, found, guard, decided, published)
