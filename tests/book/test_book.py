@@ -184,6 +184,7 @@ def test_the_pattern_chapter_follows_the_sample_company_with_glued_numbers(built
     text = (built_book / "chapters/07_the_pattern_that_works.html").read_text()
     assert "{glue" not in text
     for notebook, key in (("01_success_metric", "statement"), ("06_impact", "statement"),
+                          ("04_production_readiness", "statement"),
                           ("07_next_use_cases", "statement")):
         _, results = _book_run(built_book, notebook)
         assert html.escape(results[key], quote=False) in text
