@@ -149,9 +149,15 @@ class Objectives:
 
 
 def service_levels(
-    log: pd.DataFrame, errors: int, requests: int, objectives: Objectives, now: pd.Timestamp
+    log: pd.DataFrame,
+    errors: int,
+    requests: int,
+    objectives: Objectives,
+    now: pd.Timestamp,
+    cost_per_1000: float | None = None,
 ) -> pd.DataFrame:
-    """Each objective with what was measured and whether it holds."""
+    """Each objective with what was measured and whether it holds (cost only when both a
+    budget and a measured cost are given)."""
     latency = float(np.percentile(log["latency_ms"], 95)) if len(log) else math.nan
     newest = log["time"].max() if len(log) else pd.NaT
     age = (now - newest).total_seconds() / 3600 if pd.notna(newest) else math.inf
@@ -176,6 +182,15 @@ def service_levels(
             age <= objectives.freshness_hours,
         ),
     ]
+    if objectives.cost_per_1000 and cost_per_1000 is not None:
+        rows.append(
+            (
+                "cost per 1,000",
+                f"{money(cost_per_1000)} {objectives.currency}",
+                f"<= {money(objectives.cost_per_1000)} {objectives.currency}",
+                cost_per_1000 <= objectives.cost_per_1000,
+            )
+        )
     return pd.DataFrame(rows, columns=["objective", "measured", "target", "holds"])
 
 

@@ -402,6 +402,12 @@ def _drift(
     return drift.DriftReport(features, windows, overall)
 
 
+def monthly_volume(times: pd.Series) -> int:
+    """Tickets a month at the pace of ``times`` (the production window's, else the test's)."""
+    days = max((times.max() - times.min()).total_seconds() / 86400, 1.0)
+    return int(round(len(times) / days * 7 * WEEKS_PER_MONTH))
+
+
 def _answers(p: Parameters) -> readiness.Answers:
     if not p.answers_path:
         return readiness.Answers()
@@ -595,15 +601,11 @@ def run(p: Parameters, folder: Path | None = None) -> Result:
         cost_per_1000=p.cost_budget_per_1000,
         currency=p.currency,
     )
-    service_levels = None
-    if smoke is not None and log is not None:
-        service_levels = monitoring.service_levels(
-            log.frame, smoke.errors, smoke.requests, objectives, pd.Timestamp.now(tz="UTC")
-        )
     cost = None
     if p.compute_price_per_hour or p.tokens_per_prediction:
-        weekly = examples.frame.set_index("time").resample("W").size()
-        volume = p.monthly_volume or int(round(weekly.tail(8).mean() * WEEKS_PER_MONTH))
+        volume = p.monthly_volume or monthly_volume(
+            production.frame["time"] if production is not None else test["time"]
+        )
         tokens = p.tokens_per_prediction
         cost = monitoring.cost(
             float(np.mean(lat)) / 1000,
@@ -612,6 +614,16 @@ def run(p: Parameters, folder: Path | None = None) -> Result:
             p.currency,
             tokens,
             p.price_per_1000_tokens,
+        )
+    service_levels = None
+    if smoke is not None and log is not None:
+        service_levels = monitoring.service_levels(
+            log.frame,
+            smoke.errors,
+            smoke.requests,
+            objectives,
+            pd.Timestamp.now(tz="UTC"),
+            None if cost is None else cost.per_1000,
         )
     alerts = monitoring.alert_rules(objectives, answers.owners, p.model_name)
     versions = registry.versions()

@@ -390,3 +390,21 @@ def test_rollout_buckets_are_uniform_and_the_salt_reshuffles():
     overlap = sum(a == b == "model" for a, b in zip(arms, salted, strict=True)) / len(ids)
     assert abs(overlap - 0.25 * 0.25) < 0.01  # independent of the first rollout
     assert {arm_of(Flags("full", 0, True), i) for i in ids[:10]} == {"killed"}
+
+
+def test_cost_is_an_objective_when_a_budget_is_given():
+    now = pd.Timestamp("2026-11-02 12:00", tz="UTC")
+    log = pd.DataFrame({"latency_ms": [1.0] * 10, "time": [now] * 10})
+    objectives = monitoring.Objectives(10, 0.01, 4, 0.01)
+    table = monitoring.service_levels(log, 0, 10, objectives, now, 0.02).set_index("objective")
+    assert not bool(table.loc["cost per 1,000", "holds"])
+    assert "cost per 1,000" not in set(
+        monitoring.service_levels(log, 0, 10, objectives, now).objective
+    )
+
+
+def test_monthly_volume_follows_the_pace_of_the_window():
+    from pilot2prod.production.result import monthly_volume
+
+    times = pd.Series(pd.date_range("2026-11-02", periods=28 * 24, freq="h"))  # 24 a day
+    assert monthly_volume(times) == pytest.approx(24 * 7 * 52 / 12, rel=0.05)
