@@ -582,19 +582,22 @@ def drift_by_week(windows: pd.DataFrame):
         ax.plot(part["window"], part["psi"], marker="o", color=colour, label=feature)
         flagged = part[part["flagged"]]
         ax.scatter(flagged["window"], flagged["psi"], s=140, facecolors="none", edgecolors=colour)
-    for edge, text in ((0.1, "0.10: moderate"), (0.25, "0.25: significant")):
+    for edge, text, offset in ((0.1, "moderate (0.10)", -11), (0.25, "significant (0.25)", 3)):
         ax.axhline(edge, color="#555555", linestyle="--", linewidth=1)
         ax.annotate(
             text,
-            (0, edge),
+            (1, edge),
             xycoords=("axes fraction", "data"),
-            xytext=(4, 3),
+            xytext=(-4, offset),
             textcoords="offset points",
             fontsize=9,
             color="#555555",
+            ha="right",
         )
+    weeks = sorted(windows["window"].unique())
+    ax.set_xticks(weeks, [pd.Timestamp(w).strftime("%d %b") for w in weeks])
     ax.set_ylabel("population stability index (PSI)")
-    ax.set_xlabel("week of the production window (circled: flagged)")
+    ax.set_xlabel("week starting (circled: flagged)")
     ax.set_title("Drift of the inputs and the prediction mix against training, by week")
     legend_below(fig, *ax.get_legend_handles_labels())
     return fig

@@ -171,8 +171,9 @@ def load_labelled(p: Parameters, champion: Champion) -> Tickets:
     """The labelled tickets after the test boundary and the newest ``max_training_rows``
     before it (what the gate and the challenger use)."""
     window = (holdout_boundary(p, champion), p.max_training_rows)
+    extra = list(dict.fromkeys(p.slices + p.drift_list))  # drift is judged against training
     tickets = _read(
-        p.examples_path, "examples_path", champion, champion.time_column, True, p.slices, window
+        p.examples_path, "examples_path", champion, champion.time_column, True, extra, window
     )
     unknown = sorted(set(tickets.frame["label"]) - set(champion.labels))
     if unknown:
