@@ -619,6 +619,6 @@ def slice_changes(slices: pd.DataFrame, tolerance: float):
     )
     ax.axvline(0, color="#000000", linewidth=0.8)
     ax.set_xlabel("challenger minus champion accuracy (percentage points)")
-    ax.set_title("Does any slice lose ground? (red: refused)")
+    ax.set_title("Does any slice lose ground? (red: a regression the gate refuses)")
     legend_below(fig, *ax.get_legend_handles_labels())
     return fig
