@@ -19,6 +19,8 @@ from pilot2prod.production.registry import CHAMPION, Registry, default_uri
 from pilot2prod.triage.models import TfidfLinear
 
 EMAIL = "jane.roe@example.org"
+# A real service in its own process, started once for the module: not for the quick subset.
+pytestmark = pytest.mark.slow
 
 
 def _free_port() -> int:

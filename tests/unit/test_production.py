@@ -341,6 +341,7 @@ def test_equally_good_challengers_are_rarely_refused_for_a_slice():
     assert refused <= 8
 
 
+@pytest.mark.slow  # imports MLflow's pyfunc machinery (seconds)
 def test_mlflows_pyfunc_on_a_frame_of_text_columns_matches_in_process(
     registry, tickets, fitted, tmp_path, monkeypatch
 ):
