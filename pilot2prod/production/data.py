@@ -33,10 +33,6 @@ class Champion:
     export: ModelExport | None
     approach: str  # display name
 
-    @property
-    def uses_llm(self) -> bool:
-        return bool(getattr(self.model, "needs_llm", False))
-
 
 def load_champion(p: Parameters) -> Champion:
     """The model to put into production, verified before it is loaded."""

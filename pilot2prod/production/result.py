@@ -45,6 +45,7 @@ from pilot2prod.production.registry import (
     predict,
     rollback_drill,
 )
+from pilot2prod.triage.data import examples_hash
 
 #: Tickets the registry keeps the predictions of, per version (the rollback drill's probe).
 PROBE_SIZE = 500
@@ -60,7 +61,7 @@ def fresh_copy(model: Any) -> Any:
     estimator, the constructor's arguments read back for the playbook's approaches."""
     from sklearn.base import BaseEstimator, clone
 
-    from pilot2prod.triage.models import Approach, WordLlamaEmbedder
+    from pilot2prod.triage.models import Approach
 
     if isinstance(model, BaseEstimator):
         return clone(model)
@@ -73,10 +74,9 @@ def fresh_copy(model: Any) -> Any:
                     f"setting '{name}'; it cannot be retrained here. Set challenger=none."
                 )
             value = getattr(model, name)
+            # (an embedder is shared as it is: its weights ship in the wheel, nothing is learned)
             if isinstance(value, Approach | BaseEstimator):
                 value = fresh_copy(value)
-            elif isinstance(value, WordLlamaEmbedder):
-                value = value  # its weights ship in the wheel; nothing is learned
             kwargs[name] = value
         return type(model)(**kwargs)
     raise ParameterError(
@@ -530,7 +530,7 @@ def run(p: Parameters, folder: Path | None = None) -> Result:
             )
             v_challenger = registry.register(
                 first,
-                data_sha256=_frame_hash(train),
+                data_sha256=examples_hash(train),
                 parameters={"approach": champion.approach, "training_rows": len(train)},
                 metrics={"accuracy_holdout": challenger_accuracy},
                 code_version=_code_version(),
@@ -606,13 +606,12 @@ def run(p: Parameters, folder: Path | None = None) -> Result:
         volume = p.monthly_volume or monthly_volume(
             production.frame["time"] if production is not None else test["time"]
         )
-        tokens = p.tokens_per_prediction
         cost = monitoring.cost(
             float(np.mean(lat)) / 1000,
             p.compute_price_per_hour,
             volume,
             p.currency,
-            tokens,
+            p.tokens_per_prediction,
             p.price_per_1000_tokens,
         )
     service_levels = None
@@ -710,11 +709,3 @@ def run(p: Parameters, folder: Path | None = None) -> Result:
         decision_go=go,
         notes=notes,
     )
-
-
-def _frame_hash(frame: pd.DataFrame) -> str:
-    import hashlib
-
-    return hashlib.sha256(
-        pd.util.hash_pandas_object(frame[["text", "label"]], index=False).to_numpy().tobytes()
-    ).hexdigest()

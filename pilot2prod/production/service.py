@@ -292,31 +292,21 @@ class Service:
         m = self.metrics
         flags = self.flags()
         share = {"full": 100.0, "rollout": flags.percentage}.get(flags.mode, 0.0)
-        out = [
-            "# HELP pilot2prod_requests_total Requests to /predict by HTTP status.",
-            "# TYPE pilot2prod_requests_total counter",
-        ]
+        out: list[str] = []
         with m.lock:
-            out += [
-                f'pilot2prod_requests_total{{status="{k}"}} {v}'
-                for k, v in sorted(m.requests.items())
-            ]
-            out += [
-                "# HELP pilot2prod_decisions_total Tickets decided, by rollout arm.",
-                "# TYPE pilot2prod_decisions_total counter",
-            ]
-            out += [
-                f'pilot2prod_decisions_total{{arm="{k}"}} {v}'
-                for k, v in sorted(m.decisions.items())
-            ]
-            out += [
-                "# HELP pilot2prod_predictions_total Predictions by label.",
-                "# TYPE pilot2prod_predictions_total counter",
-            ]
-            out += [
-                f'pilot2prod_predictions_total{{label="{_label(k)}"}} {v}'
-                for k, v in sorted(m.predictions.items())
-            ]
+            for name, text, label, counts in (
+                ("requests", "Requests to /predict by HTTP status.", "status", m.requests),
+                ("decisions", "Tickets decided, by rollout arm.", "arm", m.decisions),
+                ("predictions", "Predictions by label.", "label", m.predictions),
+            ):
+                out += [
+                    f"# HELP pilot2prod_{name}_total {text}",
+                    f"# TYPE pilot2prod_{name}_total counter",
+                ]
+                out += [
+                    f'pilot2prod_{name}_total{{{label}="{_label(k)}"}} {v}'
+                    for k, v in sorted(counts.items())
+                ]
             out += [
                 "# HELP pilot2prod_latency_seconds Model time per ticket.",
                 "# TYPE pilot2prod_latency_seconds histogram",

@@ -164,6 +164,13 @@ def model_texts(raw: pd.DataFrame, text_columns: list[str]) -> tuple[pd.Series, 
     return pd.Series(masked, index=text.index, dtype="string").str.strip(), counts
 
 
+def examples_hash(frame: pd.DataFrame) -> str:
+    """SHA-256 of the (masked) texts and labels a model learns from: its data lineage."""
+    return hashlib.sha256(
+        pd.util.hash_pandas_object(frame[["text", "label"]], index=False).to_numpy().tobytes()
+    ).hexdigest()
+
+
 def load_examples(
     path: str,
     text_columns: list[str],
@@ -236,10 +243,7 @@ def load_examples(
             "decision needs at least two classes."
         )
     findings.rows_used = len(frame)
-    digest = hashlib.sha256(
-        pd.util.hash_pandas_object(frame[["text", "label"]], index=False).to_numpy().tobytes()
-    ).hexdigest()
-    return Examples(frame.reset_index(drop=True), findings, digest)
+    return Examples(frame.reset_index(drop=True), findings, examples_hash(frame))
 
 
 @dataclass
