@@ -31,7 +31,7 @@ from pilot2prod.audit.relations import (
     read_latency,
     spelling_variants_by_column,
 )
-from pilot2prod.audit.scan import MOSTLY, TableScan, scan_table
+from pilot2prod.audit.scan import MOSTLY, TableScan, TextValues, aggregate_row, scan_table
 from pilot2prod.audit.validity import TUKEY_K, validity_from_scan
 from pilot2prod.privacy import mask_value, masked_examples
 from pilot2prod.sources import OpenedSource
@@ -325,6 +325,12 @@ QUALIFIED_NAME_COLUMN = re.compile(
 WORDS = r"^[A-Za-z][A-Za-z'.-]*( [A-Za-z][A-Za-z'.-]*)*$"
 
 
+def _values_of(table, scan: TableScan, column: str):  # noqa: ANN001, ANN202
+    """A text column's distinct values and rows (``value``, ``n``), from the scan's."""
+    values = scan.values or TextValues(table, [column])
+    return values.of(column)
+
+
 def person_names(table, scan: TableScan) -> dict[str, dict]:  # noqa: ANN001
     """Columns of personal names: named like one (first_name, surname, customer_name) and
     filled with capitalised words. Counted exactly; samples masked."""
@@ -336,13 +342,15 @@ def person_names(table, scan: TableScan) -> dict[str, dict]:  # noqa: ANN001
         qualified = QUALIFIED_NAME_COLUMN.search(c.name.strip())
         if not (qualified or PERSON_NAME_COLUMN.match(c.name.strip())):
             continue
+        values = _values_of(table, scan, c.name)
         names = c.name_shaped
         if names / present < NAME_SHARE and qualified:
-            values = table[c.name].cast("string").strip()
-            names = int(table.filter(values.re_search(WORDS)).count().execute())
+            words = values.filter(values.value.strip().re_search(WORDS))
+            names = int(aggregate_row(words, {"n": words.n.sum()})["n"] or 0)
         if names / present < NAME_SHARE:
             continue
-        sample = table.select(v=table[c.name].cast("string")).distinct().limit(3).execute()["v"]
+        known = values.filter(values.value.notnull())
+        sample = known.select("value").order_by("value").limit(3).execute()["value"]
         found[c.name] = {
             "person_name": {
                 "candidates": present,
@@ -362,10 +370,11 @@ def region_from_columns(table, scan: TableScan) -> tuple[str | None, str]:  # no
     for c in scan.columns.values():
         if c.kind != "text" or "country" not in c.name.lower() or not scan.present(c):
             continue
+        values = _values_of(table, scan, c.name)
         top = (
-            table.group_by(v=table[c.name].cast("string").strip().upper())
-            .aggregate(n=ibis._.count())
-            .order_by(ibis.desc("n"))
+            values.group_by(v=values.value.strip().upper())
+            .aggregate(n=values.n.sum())
+            .order_by([ibis.desc("n"), "v"])
             .limit(1)
             .execute()
         )
@@ -393,6 +402,9 @@ def personal_data(
                 region,
                 candidates=column.pii_candidates,
                 distinct=column.distinct,
+                values=_values_of(opened.table, scan, column.name)
+                if column.kind in ("text", "other")
+                else None,
             )
             if found:
                 if "phone" in found and region:
@@ -463,10 +475,24 @@ def audit_source(
     """Every single-source check on one opened source: one scan of the table, then each check
     on what it measured. ``earliest``: timestamps before it are implausible (when the company
     was founded)."""
+    scan = scan_table(opened.table, TUKEY_K, opened.scratch)
+    try:
+        return _audit_scanned(opened, scan, now, default_region, earliest)
+    finally:
+        if scan.values is not None:
+            scan.values.release()
+
+
+def _audit_scanned(
+    opened: OpenedSource,
+    scan: TableScan,
+    now: pd.Timestamp,
+    default_region: str | None,
+    earliest: pd.Timestamp | None,
+) -> SourceAudit:
     spec, table = opened.spec, opened.table
     audit = SourceAudit(spec.name)
     latency = opened.latency or read_latency(table)
-    scan = scan_table(table, TUKEY_K)
     audit.rows, audit.columns = scan.rows, len(table.columns)
     audit.profile = profile_from_scan(scan)
     audit.validity = validity_from_scan(scan, opened.declared_types)
@@ -481,7 +507,9 @@ def audit_source(
     audit.add(unique)
     # Spelling variants first: a text column without any (no two values equal once case and
     # punctuation are ignored) cannot make rows near-duplicates, and is compared as written.
-    variants = spelling_variants_by_column(table, spelling_candidates(scan), examples=3)
+    variants = spelling_variants_by_column(
+        table, spelling_candidates(scan), examples=3, values=scan.values
+    )
     varied = {c for c, v in variants.items() if v.entities_with_variants}
     text = {c.name for c in scan.columns.values() if c.kind == "text"}
     audit.add(

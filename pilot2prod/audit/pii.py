@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import ibis
 import ibis.common.exceptions as ibis_errors
+import pandas as pd
 import phonenumbers
 
 from pilot2prod.privacy import mask_value
@@ -227,6 +228,7 @@ def candidate_sample(
     sample_size: int = 400,
     seed: int = 0,
     candidates: int | None = None,
+    values: ibis.Table | None = None,
 ) -> tuple[list[tuple[str, int]], bool]:
     """Distinct values of ``column`` that match a candidate pattern, each with its number of
     rows, and whether that is all of them.
@@ -235,34 +237,29 @@ def candidate_sample(
     ``distinct`` values and its ``candidates`` rows bound their number); otherwise a
     reproducible spread-out sample: the values whose hash falls in one of ``bound /
     sample_size`` buckets (the engine hashes before it runs the regular expression). Engines
-    without a hash function number the values and keep every k-th."""
+    without a hash function number the values and keep every k-th. ``values``: the column's
+    distinct values and rows (``value``, ``n``) when a scan already has them."""
     text = table[column].cast("string")
     if distinct is None:
         distinct = int(table.aggregate(n=text.nunique()).execute().iloc[0]["n"] or 0)
+    if values is None:  # engines filter on the grouping key before they group
+        values = table.group_by(value=text).aggregate(n=ibis._.count())
     bound = distinct if candidates is None else min(distinct, candidates)
     step = max(1, -(-bound // sample_size))
-    candidates_only = table.filter(text.re_search(CANDIDATE_PATTERN))
+
+    def first(chosen: ibis.Table) -> pd.DataFrame:
+        chosen = chosen.filter(chosen.value.re_search(CANDIDATE_PATTERN))
+        return chosen.select("value", "n").order_by("value").limit(2 * sample_size).execute()
+
     if step == 1:
-        grouped = candidates_only.group_by(value=text).aggregate(n=ibis._.count())
-        frame = grouped.order_by("value").limit(2 * sample_size).execute()
+        frame = first(values)
     else:
         try:
-            bucket = (text.hash() % step).abs() == seed % step
-            in_bucket = table.filter(bucket, text.re_search(CANDIDATE_PATTERN))
-            grouped = in_bucket.group_by(value=in_bucket[column].cast("string")).aggregate(
-                n=ibis._.count()
-            )
-            frame = grouped.order_by("value").limit(2 * sample_size).execute()
+            frame = first(values.filter((values.value.hash() % step).abs() == seed % step))
         except (ibis_errors.OperationNotDefinedError, ibis_errors.UnsupportedOperationError):
-            grouped = candidates_only.group_by(value=text).aggregate(n=ibis._.count())
-            numbered = grouped.mutate(_k=ibis.row_number().over(order_by=grouped.value))
-            frame = (
-                numbered.filter(numbered._k % step == seed % step)
-                .select("value", "n")
-                .order_by("value")
-                .limit(2 * sample_size)
-                .execute()
-            )
+            matching = values.filter(values.value.re_search(CANDIDATE_PATTERN))
+            numbered = matching.mutate(_k=ibis.row_number().over(order_by=matching.value))
+            frame = first(numbered.filter(numbered._k % step == seed % step))
     return list(zip(frame["value"], frame["n"].astype(int), strict=True)), step == 1
 
 
@@ -314,6 +311,7 @@ def scan_column(
     seed: int = 0,
     candidates: int | None = None,
     distinct: int | None = None,
+    values: ibis.Table | None = None,
 ) -> dict[str, dict]:
     """Personal data in one column of an Ibis table, counted where the data lives.
 
@@ -322,14 +320,17 @@ def scan_column(
     ``distinct`` values); up to ``sample_size`` distinct matching values come back with their
     row counts and are validated here. The number of rows holding a kind is the candidates
     times the validated share of that kind, exact when every distinct value fits in the sample.
-    Only masked samples leave this function."""
+    ``values``: the column's distinct values and rows, when a scan already has them. Only
+    masked samples leave this function."""
     if candidates is None:
         text = table[column].cast("string")
         row = table.aggregate(n=text.re_search(CANDIDATE_PATTERN).sum()).execute().iloc[0]
         candidates = int(row["n"] or 0)
     if candidates == 0:
         return {}
-    values, complete = candidate_sample(table, column, distinct, sample_size, seed, candidates)
+    values, complete = candidate_sample(
+        table, column, distinct, sample_size, seed, candidates, values
+    )
     if not values:
         return {}
     region, source = (default_region, "given") if default_region else (None, "")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import ibis
 import pandas as pd
 
+from pilot2prod.audit.scan import TextValues
 from pilot2prod.sources import Latency
 
 ISO_TIME = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?"
@@ -42,27 +43,22 @@ def spelling_variants(table: ibis.Table, column: str, examples: int = 5) -> Spel
 
 
 def spelling_variants_by_column(
-    table: ibis.Table, columns: list[str], examples: int = 5
+    table: ibis.Table, columns: list[str], examples: int = 5, values: TextValues | None = None
 ) -> dict[str, SpellingVariants]:
     """:func:`spelling_variants` for many columns in two queries, whatever their number: the
-    columns are stacked (a UNION ALL, which every engine runs) and grouped once."""
+    columns' distinct values with their counts are stacked (a UNION ALL, which every engine
+    runs) and grouped once. ``values``: the columns' :class:`~pilot2prod.audit.scan.TextValues`
+    when a scan already has them (else they are grouped here)."""
     if not columns:
         return {}
-    stacked = ibis.union(
-        *(
-            table.select(_col=ibis.literal(i), _val=table[c].cast("string"))
-            for i, c in enumerate(columns)
-        ),
-        distinct=False,
-    )
-    # Each column's distinct values with their counts first: normalising is then done once
-    # per distinct value instead of once per row (a million rows hold a few thousand values).
-    values = (
-        stacked.filter(stacked._val.notnull())
-        .group_by(["_col", "_val"])
-        .aggregate(_n=ibis._.count())
-    )
-    t = values.mutate(_norm=normalised(values._val))
+    if values is None:
+        values = TextValues(table, columns)
+    # Normalising is done once per distinct value instead of once per row (a million rows
+    # hold a few thousand values).
+    position = values.position
+    stacked = values.stacked(columns)
+    present = stacked.filter(stacked._val.notnull())
+    t = present.mutate(_norm=normalised(present._val))
     groups = (
         t.group_by(["_col", "_norm"])
         .aggregate(spellings=t.count(), rows=t._n.sum())
@@ -84,7 +80,8 @@ def spelling_variants_by_column(
             found.setdefault(int(col), []).append(sorted(g["_val"].astype(str).tolist()))
     by_index = {int(r["_col"]): r for r in counts.to_dict("records")}
     out = {}
-    for i, column in enumerate(columns):
+    for column in columns:
+        i = position[column]
         row = by_index.get(i, {})
         out[column] = SpellingVariants(
             int(row.get("n") or 0), int(row.get("rows") or 0), found.get(i, [])

@@ -27,6 +27,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import string
 from dataclasses import dataclass
 
 import ibis
@@ -43,8 +44,10 @@ from pilot2prod.audit.scan import (
     RULE_HOLDS,
     ColumnScan,
     TableScan,
+    TextValues,
     aggregate_row,
     number_values,
+    only_if,
 )
 from pilot2prod.privacy import masked_examples
 
@@ -418,16 +421,20 @@ SHAPE_SAMPLE_ROWS = 20_000
 #: How far below the rule's share the sample may fall and the column still be counted exactly.
 SHAPE_SAMPLE_SLACK = 0.02
 _SHAPE_CHAR = {"A": "[A-Za-z]", "9": "[0-9]"}
+_TO_SHAPE = str.maketrans(
+    string.ascii_letters + string.digits, "A" * len(string.ascii_letters) + "9" * 10
+)
+_EMAIL, _URL = re.compile(EMAIL), re.compile(URL)
 
 
 def _kind_of(value: str) -> str:
     """What a value is: an e-mail or web address, else its shape (letters become A, digits
     9: ``C-10616`` has the shape ``A-99999``)."""
-    if re.search(EMAIL, value):
+    if _EMAIL.search(value):
         return "an e-mail address"
-    if re.search(URL, value):
+    if _URL.search(value):
         return "a web address"
-    return "the shape " + re.sub("[0-9]", "9", re.sub("[A-Za-z]", "A", value))
+    return "the shape " + value.translate(_TO_SHAPE)
 
 
 def _kind_pattern(kind: str) -> str:
@@ -449,23 +456,30 @@ def _literal(ch: str) -> str:
     return "\\" + ch if ch in "]\\^" else f"[{ch}]"
 
 
+def _most_common_kind(values: pd.Series) -> tuple[str, float]:
+    """The most common kind among sampled values, and its share of them; each distinct value
+    is classified once."""
+    counts = values.value_counts(sort=False)
+    kinds = pd.Series(counts.to_numpy(), index=[_kind_of(v) for v in counts.index])
+    kinds = kinds.groupby(level=0, sort=False).sum().sort_values(ascending=False, kind="stable")
+    return str(kinds.index[0]), float(kinds.iloc[0]) / len(values)
+
+
 def shapes(name: str, table: ir.Table, scan: TableScan, personal: set[str]) -> Check:
     """Columns where almost every value has one shape, and the values that do not.
 
     The most common kind of value is found on the first rows (cheap, in Python); a column
-    whose sample does not come close to the rule's share is dropped there. For the others, one
-    exact count over the whole column of the values that match that kind's pattern."""
-    candidates = []
-    for c in scan.columns.values():
-        present = scan.present(c)
-        if (
-            c.kind != "text"
-            or c.distinct < LIMITS.shape_min_distinct
-            or scan.number_share(c) >= 0.95
-            or present == 0
-        ):
-            continue
-        candidates.append(c)
+    whose sample does not come close to the rule's share is dropped there. For the others,
+    one exact count of the values that match that kind's pattern, over the scan's distinct
+    values (each column's pattern only on its own values)."""
+    candidates = [
+        c
+        for c in scan.columns.values()
+        if c.kind == "text"
+        and c.distinct >= LIMITS.shape_min_distinct
+        and scan.number_share(c) < 0.95
+        and scan.present(c) > 0
+    ]
     if not candidates:
         return Check()
     sample = table.select(*[c.name for c in candidates]).limit(SHAPE_SAMPLE_ROWS).execute()
@@ -475,41 +489,46 @@ def shapes(name: str, table: ir.Table, scan: TableScan, personal: set[str]) -> C
         values = values[values != ""]
         if values.empty:
             continue
-        kinds = values.map(_kind_of).value_counts()
-        kind = str(kinds.index[0])
-        if kinds.iloc[0] / len(values) < LIMITS.shape_share - SHAPE_SAMPLE_SLACK or (
+        kind, share = _most_common_kind(values)
+        if share < LIMITS.shape_share - SHAPE_SAMPLE_SLACK or (
             kind.startswith("the shape ") and "9" not in kind
         ):
             continue  # words of one length are not codes: a code's shape holds a digit
-        text = table[c.name].cast("string").strip()
-        kept.append((c, kind, text, text.re_search(_kind_pattern(kind))))
+        kept.append((c, kind))
     if not kept:
         return Check()
-    # Every kept column's exact count in one pass over the table.
-    row = _row(table, **{f"n{k}": matches.sum() for k, (_, _, _, matches) in enumerate(kept)})
+    names = [c.name for c, _ in kept]
+    text_values = scan.values or TextValues(table, names)
+    t = text_values.stacked(names)
+    present = t._val.notnull() & (t._text != "")
+    matches = {
+        k: only_if(t._col == text_values.position[c.name], t._text.re_search(_kind_pattern(kind)))
+        for k, (c, kind) in enumerate(kept)
+    }
+    row = _row(t, **{f"n{k}": t._n.sum(where=m) for k, m in matches.items()})
     findings = []
-    for k, (c, kind, text, matches) in enumerate(kept):
-        present = scan.present(c)
+    for k, (c, kind) in enumerate(kept):
+        total = scan.present(c)
         count = _int(row[f"n{k}"])
-        odd = present - count
-        if count / present < LIMITS.shape_share or odd <= 0:
+        odd = total - count
+        if count / total < LIMITS.shape_share or odd <= 0:
             continue
+        mine = t._col == text_values.position[c.name]
         off = (
-            table.filter(text.notnull() & (text != "") & ~matches)
-            .select(v=text)
+            t.filter(mine, present, ~matches[k])
+            .select(v=t._text)
             .distinct()
             .order_by("v")
             .limit(3)
             .execute()["v"]
         )
-        examples = masked_examples(off)
         findings.append(
             Finding(
                 name,
                 "validity",
                 "major",
-                f"'{c.name}' has {kind.removeprefix('the shape ')} in {count / present:.1%} of "
-                f"its values; {odd:,} do not (e.g. {', '.join(examples)}).",
+                f"'{c.name}' has {kind.removeprefix('the shape ')} in {count / total:.1%} of "
+                f"its values; {odd:,} do not (e.g. {', '.join(masked_examples(off))}).",
                 c.name,
                 float(odd),
                 rule="malformed_values",
@@ -520,8 +539,11 @@ def shapes(name: str, table: ir.Table, scan: TableScan, personal: set[str]) -> C
 
 
 def _missing(column: ir.Value) -> ir.BooleanValue:
+    """Null, or text of nothing but the whitespace ``strip`` removes (a regular expression:
+    cheaper than trimming every row; the characters themselves, which every engine reads
+    alike, not an escape)."""
     if column.type().is_string():
-        return column.isnull() | (column.strip() == "")
+        return column.isnull() | column.re_search("^[ \t\n\r\x0b\x0c]*$")
     return column.isnull()
 
 

@@ -5,10 +5,12 @@ the work is grouped by what it costs:
 
 * one aggregate over the table for the row count and, per typed column (numbers, timestamps,
   booleans), its nulls and distinct values, plus the newest timestamp;
-* one query per text column over its *distinct values* with their counts. The regular
-  expressions (number and date shapes, personal-data candidates) then run once per distinct
-  value instead of once per row: an export with a million rows and five statuses runs them
-  five times;
+* every text column's *distinct values* with their counts (:class:`TextValues`), computed
+  once; in the audit's own DuckDB (files) they are kept as a temporary table, so the later
+  text checks (spelling variants, shapes, personal data) read it instead of the rows. The
+  regular expressions (number and date shapes, personal-data candidates) then run once per
+  distinct value instead of once per row: an export with a million rows and five statuses
+  runs them five times;
 * one aggregate for the quartiles, and one for the Tukey outlier counts, of the number columns.
 
 Everything is an Ibis expression, so the same scan runs in DuckDB, PostgreSQL, SQLite or Spark,
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import uuid
 from dataclasses import dataclass, field
 
 import ibis
@@ -109,10 +112,97 @@ class ColumnScan:
     newest: object = None  # the newest value of a timestamp column
 
 
+class TextValues:
+    """Each text column's distinct values (as text, NULL included) with their numbers of rows,
+    and what each value is.
+
+    Stacked in one table: ``_col`` (the column's position), ``_val``, ``_n`` (its rows),
+    ``_text`` (trimmed) and one flag per shape the checks count (:meth:`_classified`). With a
+    ``scratch`` backend (the audit's own in-memory DuckDB, which holds the table) it is
+    computed once into a temporary table that :meth:`release` drops, so each regular
+    expression runs once per distinct value for the whole audit; an engine the audit may only
+    read (PostgreSQL, SQLite, Spark, a DuckDB file) gets the grouping as a subquery wherever
+    it is used."""
+
+    def __init__(self, table: ir.Table, columns: list[str], scratch=None) -> None:  # noqa: ANN001
+        self.source = table
+        self.columns = list(columns)
+        self.position = {c: i for i, c in enumerate(self.columns)}
+        self.scratch = scratch
+        self.name: str | None = None
+        self.table: ir.Table | None = None
+        if scratch is not None and self.columns:
+            self.name = f"values_{uuid.uuid4().hex[:12]}"
+            batches = [
+                self.columns[i : i + COLUMNS_PER_QUERY]
+                for i in range(0, len(self.columns), COLUMNS_PER_QUERY)
+            ]
+            self.table = scratch.create_table(self.name, self._stacked(batches[0]), temp=True)
+            for batch in batches[1:]:
+                scratch.insert(self.name, self._stacked(batch))
+
+    def _grouped(self, column: str) -> ir.Table:
+        value = self.source[column].cast("string")
+        return (
+            self.source.group_by(_val=value)
+            .aggregate(_n=ibis._.count())
+            .mutate(_col=ibis.literal(self.position[column], type="int64"))
+            .select("_col", "_val", "_n")
+        )
+
+    def _stacked(self, columns: list[str]) -> ir.Table:
+        return _classified(ibis.union(*(self._grouped(c) for c in columns), distinct=False))
+
+    def stacked(self, columns: list[str]) -> ir.Table:
+        """The rows of ``columns`` (``_col`` as in :attr:`position`)."""
+        if self.table is None:
+            return self._stacked(columns)
+        wanted = [self.position[c] for c in columns]
+        return self.table.filter(self.table._col.isin(wanted))
+
+    def of(self, column: str) -> ir.Table:
+        """``value`` and ``n`` (its rows) of one column."""
+        t = self.stacked([column])
+        return t.select(value=t._val, n=t._n)
+
+    def release(self) -> None:
+        if self.name is not None and self.scratch is not None:
+            self.scratch.raw_sql(f'DROP TABLE IF EXISTS "{self.name}"')
+            self.name, self.table = None, None
+
+
+def _classified(values: ir.Table) -> ir.Table:
+    """Distinct values (``_val``) with their trimmed text and what they look like.
+
+    One regular expression for "any number or date shape" guards the five specific ones, and
+    a length guards the two-letter code, so that a column of names or e-mail addresses pays
+    for few expressions. The placeholder, code and name flags let a token such as NA (North
+    America) or None (a surname) count as a value, not a gap, in a column whose values
+    mostly share its shape (decided after the counts, in :func:`_contextual_placeholders`)."""
+    values = values.mutate(_text=values._val.strip())
+    text = values._text
+    values = values.mutate(_shaped=text.re_search(TYPED_SHAPE))
+    shaped = values._shaped
+    flags = {
+        "_placeholder": only_if(
+            text.length() <= PLACEHOLDER_MAX_LENGTH, text.lower().isin(list(PLACEHOLDERS))
+        ),
+        "_code": only_if(text.length() == 2, text.re_search(CODE_SHAPE)),
+        "_named": text.re_search(NAME_SHAPE),
+        "_number": only_if(shaped, text.re_search(NUMBER)),
+        "_pii": values._val.re_search(CANDIDATE_PATTERN),
+    }
+    for i, pattern in enumerate(DATE_SHAPES.values()):
+        flags[f"_d{i}"] = only_if(shaped, text.re_search(pattern))
+    return values.mutate(**flags)
+
+
 @dataclass
 class TableScan:
     rows: int
     columns: dict[str, ColumnScan]
+    #: Distinct values of the text columns, or None when the table has none.
+    values: TextValues | None = None
 
     def present(self, column: ColumnScan) -> int:
         """Rows where ``column`` holds something: not null and not blank."""
@@ -162,6 +252,8 @@ def _float(value) -> float | None:  # noqa: ANN001
 #: aggregates: the quartiles of a 1,000-column export (2,000 aggregates) took 606 s as one query
 #: and 83 s in batches of 200 on the 2-core CI machine (DuckDB alone: seconds either way).
 AGGREGATES_PER_QUERY = 200
+#: Likewise, at most this many columns' distinct values are grouped or counted per query.
+COLUMNS_PER_QUERY = 100
 
 
 def aggregate_row(table: ir.Table, aggregates: dict[str, ir.Value]) -> dict[str, object]:
@@ -230,46 +322,34 @@ def _typed_aggregate(table: ir.Table, scans: dict[str, ColumnScan]) -> int:
     return _int(row["rows"])
 
 
-def _only_if(guard: ir.BooleanValue, test: ir.BooleanValue) -> ir.BooleanValue:
+def only_if(guard: ir.BooleanValue, test: ir.BooleanValue) -> ir.BooleanValue:
     """``guard AND test``, written as CASE so that engines evaluate ``test`` only where the
     cheap ``guard`` holds (DuckDB evaluates both sides of an AND in a projection)."""
     return guard.ifelse(test, False)
 
 
-def _text_counts(table: ir.Table, name: str) -> ir.Table:
-    """One row of counts for one text column, computed over its distinct values weighted by
-    frequency.
-
-    The trimmed text is computed once per value, and one regular expression for "any number or
-    date shape" guards the five specific ones, so that a column of names or e-mail addresses
-    pays for one expression, not five."""
-    values = table.group_by(value=table[name].cast("string")).aggregate(n=ibis._.count())
-    values = values.mutate(text=values.value.strip())
-    values = values.mutate(shaped=values.text.re_search(TYPED_SHAPE))
-    value, n, text, shaped = values.value, values.n, values.text, values.shaped
-    placeholder = _only_if(
-        text.length() <= PLACEHOLDER_MAX_LENGTH, text.lower().isin(list(PLACEHOLDERS))
-    )
+def _text_counts(values: TextValues, columns: list[str]) -> pd.DataFrame:
+    """One row of counts per text column (``_col``), from its classified distinct values
+    weighted by their rows: one grouped aggregate for all the columns."""
+    t = values.stacked(columns)
+    n, value, text = t._n, t._val, t._text
     aggregates = {
-        "column": ibis.literal(name),
         "nulls": n.sum(where=value.isnull()),
         "blanks": n.sum(where=value.notnull() & (text == "")),
-        "placeholders": n.sum(where=placeholder),
-        # A token such as NA (North America) or None (a surname) is a value, not a gap, in a
-        # column whose values mostly share its shape: counted apart, decided after the query.
-        "placeholder_codes": n.sum(where=placeholder & text.re_search(CODE_SHAPE)),
-        "placeholder_names": n.sum(where=placeholder & text.re_search(NAME_SHAPE)),
+        "placeholders": n.sum(where=t._placeholder),
+        "placeholder_codes": n.sum(where=t._placeholder & t._code),
+        "placeholder_names": n.sum(where=t._placeholder & t._named),
         "present": n.sum(where=value.notnull() & (text != "")),
-        "codes": n.sum(where=text.re_search(CODE_SHAPE)),
-        "names": n.sum(where=text.re_search(NAME_SHAPE)),
+        "codes": n.sum(where=t._code),
+        "names": n.sum(where=t._named),
         "zeros": n.sum(where=text == ZERO),
-        "numbers": n.sum(where=_only_if(shaped, text.re_search(NUMBER))),
+        "numbers": n.sum(where=t._number),
         "distinct": value.notnull().sum(),
-        "pii": n.sum(where=value.re_search(CANDIDATE_PATTERN)),
+        "pii": n.sum(where=t._pii),
     }
-    for i, pattern in enumerate(DATE_SHAPES.values()):
-        aggregates[f"d{i}"] = n.sum(where=_only_if(shaped, text.re_search(pattern)))
-    return values.aggregate(**aggregates)
+    for i in range(len(DATE_SHAPES)):
+        aggregates[f"d{i}"] = n.sum(where=t[f"_d{i}"])
+    return t.group_by("_col").aggregate(**aggregates).execute()
 
 
 def _contextual_placeholders(row: dict, scan: ColumnScan) -> int:
@@ -284,14 +364,20 @@ def _contextual_placeholders(row: dict, scan: ColumnScan) -> int:
     return count
 
 
-def _text_aggregates(table: ir.Table, scans: list[ColumnScan]) -> None:
-    """:func:`_text_counts` of every text column, sent to the engine as one query."""
+def _text_aggregates(values: TextValues, scans: list[ColumnScan]) -> None:
+    """:func:`_text_counts` of every text column, in batches of :data:`COLUMNS_PER_QUERY`."""
     if not scans:
         return
-    frame = ibis.union(*(_text_counts(table, s.name) for s in scans)).execute()
-    by_name = {s.name: s for s in scans}
+    frame = pd.concat(
+        [
+            _text_counts(values, [s.name for s in scans[i : i + COLUMNS_PER_QUERY]])
+            for i in range(0, len(scans), COLUMNS_PER_QUERY)
+        ],
+        ignore_index=True,
+    )
+    by_position = {values.position[s.name]: s for s in scans}
     for row in frame.to_dict("records"):
-        scan = by_name[row["column"]]
+        scan = by_position[int(row["_col"])]
         scan.nulls, scan.blanks = _int(row["nulls"]), _int(row["blanks"])
         scan.zeros = _int(row["zeros"])
         scan.name_shaped = _int(row["names"])
@@ -342,8 +428,11 @@ def _exact_quartiles(values: ir.NumericValue, where: ir.BooleanValue) -> tuple[f
 def _quartile_pairs(
     table: ir.Table, scans: list[ColumnScan]
 ) -> tuple[dict[int, tuple], dict[int, tuple], dict]:
-    """Quartiles of every value and of the positive values of each column, and each column's
-    range: one aggregate where the engine has quantiles, ordered reads where it has not."""
+    """Each column's range, then the quartiles its fences need (none for a column of ten
+    distinct values or fewer): of the positive values for a column fenced on the log scale
+    (no more negatives than a rule tolerates, and some positive values), else of every
+    value. One aggregate for the ranges and one for the
+    quartiles where the engine has quantiles, ordered reads where it has not."""
     aggregates = {}
     for i, s in enumerate(scans):
         values = number_values(table, s)
@@ -352,33 +441,40 @@ def _quartile_pairs(
         aggregates[f"c{i}_n"] = values.count()
         aggregates[f"c{i}_neg"] = (values < 0).sum()
     ranges = _quantile_row(table, aggregates)
+    wanted: dict[int, str] = {}
+    for i in range(len(scans)):
+        present, high = _int(ranges[f"c{i}_n"]), _float(ranges[f"c{i}_hi"])
+        if present == 0 or scans[i].distinct <= 10:  # codes and flags: no outliers
+            continue
+        few_negatives = _int(ranges[f"c{i}_neg"]) <= (1 - RULE_HOLDS) * present
+        wanted[i] = "p" if few_negatives and high is not None and high > 0 else "q"
     quantiles = {}
-    for i, s in enumerate(scans):
-        values = number_values(table, s)
-        quantiles[f"c{i}_q"] = values.quantile([0.25, 0.75])  # one sort for both
-        quantiles[f"c{i}_p"] = values.quantile([0.25, 0.75], where=values > 0)
+    for i, key in wanted.items():
+        values = number_values(table, scans[i])
+        where = values > 0 if key == "p" else None
+        quantiles[f"c{i}_{key}"] = values.quantile([0.25, 0.75], where=where)  # one sort
     raw, positive = {}, {}
+    out_of = {"q": raw, "p": positive}
     try:
-        row = _quantile_row(table, quantiles)
-        for i in range(len(scans)):
-            for key, out in (("q", raw), ("p", positive)):
-                pair = row[f"c{i}_{key}"]
-                if pair is not None and len(pair) == 2:
-                    out[i] = (_float(pair[0]), _float(pair[1]))
+        row = _quantile_row(table, quantiles) if quantiles else {}
+        for i, key in wanted.items():
+            pair = row[f"c{i}_{key}"]
+            if pair is not None and len(pair) == 2:
+                out_of[key][i] = (_float(pair[0]), _float(pair[1]))
     except (
         ibis_errors.OperationNotDefinedError,
         ibis_errors.UnsupportedOperationError,
         ibis_errors.UnsupportedBackendType,
     ):
-        for i, s in enumerate(scans):
-            values = number_values(table, s)
-            raw[i] = _exact_quartiles(values, values.notnull())
-            positive[i] = _exact_quartiles(values, values > 0)
+        for i, key in wanted.items():
+            values = number_values(table, scans[i])
+            where = values > 0 if key == "p" else values.notnull()
+            out_of[key][i] = _exact_quartiles(values, where)
     return raw, positive, ranges
 
 
 def _quartiles(table: ir.Table, scans: list[ColumnScan], tukey_k: float) -> None:
-    """Quartiles, range, far-out fences and far-out counts (with the worst values) of number
+    """Range, quartiles, far-out fences and far-out counts (with the worst values) of number
     columns.
 
     Tukey's far-out fences (k IQR beyond the quartiles) assume a roughly symmetric spread.
@@ -386,30 +482,31 @@ def _quartiles(table: ir.Table, scans: list[ColumnScan], tukey_k: float) -> None
     So a column without negative values is fenced on the log scale of its positive values (a
     ratio to the quartiles), and so is a column with a few negatives among them (no more than
     the share a suggested rule tolerates: the negatives rule reports those); only a column that
-    really takes negative values is fenced on the raw scale. Codes and flags (ten distinct
-    values or fewer) have no outliers."""
+    really takes negative values (or no positive one) is fenced on the raw scale. ``q1`` and
+    ``q3`` are the quartiles the fences were set from. Codes and flags (ten distinct values or
+    fewer) have no outliers: only their range is read."""
     if not scans:
         return
     raw, positive, ranges = _quartile_pairs(table, scans)
     fenced = {}
     for i, s in enumerate(scans):
         s.minimum, s.maximum = _float(ranges[f"c{i}_lo"]), _float(ranges[f"c{i}_hi"])
-        s.q1, s.q3 = raw.get(i, (None, None))
-        if s.q1 is None or s.q3 is None or s.distinct <= 10 or s.minimum is None:
+        if s.minimum is None:
             continue
-        p1, p3 = positive.get(i, (None, None))
-        negatives, present = _int(ranges[f"c{i}_neg"]), _int(ranges[f"c{i}_n"])
-        few_negatives = negatives <= (1 - RULE_HOLDS) * present
-        if few_negatives and p1 and p3 and p1 > 0:
-            spread = math.log(p3) - math.log(p1)
+        if i in positive:
+            p1, p3 = positive[i]
+            s.q1, s.q3 = p1, p3
+            spread = math.log(p3) - math.log(p1) if p1 and p3 and p1 > 0 else 0.0
             if spread > 0:
                 s.fence_scale = "log"
                 s.low_fence = math.exp(math.log(p1) - tukey_k * spread)
                 s.high_fence = math.exp(math.log(p3) + tukey_k * spread)
-        elif s.q3 > s.q1:
-            s.fence_scale = "raw"
-            s.low_fence = s.q1 - tukey_k * (s.q3 - s.q1)
-            s.high_fence = s.q3 + tukey_k * (s.q3 - s.q1)
+        elif i in raw:
+            s.q1, s.q3 = raw[i]
+            if s.q1 is not None and s.q3 is not None and s.q3 > s.q1:
+                s.fence_scale = "raw"
+                s.low_fence = s.q1 - tukey_k * (s.q3 - s.q1)
+                s.high_fence = s.q3 + tukey_k * (s.q3 - s.q1)
         if s.fence_scale:
             fenced[i] = s
     if not fenced:
@@ -465,15 +562,19 @@ def _worst(table: ir.Table, scans: list[ColumnScan], count: int = 3) -> None:
         s.worst = [float(v) for v in [*high, *low][:count]]
 
 
-def scan_table(table: ir.Table, tukey_k: float = 3.0) -> TableScan:
-    """All single-column counts of ``table``; see the module docstring for the query plan."""
+def scan_table(table: ir.Table, tukey_k: float = 3.0, scratch=None) -> TableScan:  # noqa: ANN001
+    """All single-column counts of ``table``; see the module docstring for the query plan.
+    ``scratch``: the backend holding ``table`` when it may keep temporary tables (the audit's
+    own in-memory DuckDB); the caller then calls ``scan.values.release()`` when done."""
     scans = {
         name: ColumnScan(name, str(dtype), storage_kind(dtype))
         for name, dtype in table.schema().items()
     }
     rows = _typed_aggregate(table, scans)
     # Lists, structs and JSON ("other") are profiled as their text form.
-    _text_aggregates(table, [s for s in scans.values() if s.kind in ("text", "other")])
+    texts = [s for s in scans.values() if s.kind in ("text", "other")]
+    values = TextValues(table, [s.name for s in texts], scratch) if texts else None
+    _text_aggregates(values, texts)
     long_integers = [
         s
         for s in scans.values()
@@ -483,7 +584,7 @@ def scan_table(table: ir.Table, tukey_k: float = 3.0) -> TableScan:
         and s.maximum >= PII_INTEGER_MIN
     ]
     _pii_in_integers(table, long_integers)
-    scan = TableScan(rows, scans)
+    scan = TableScan(rows, scans, values)
     for column in scans.values():  # an estimate can overshoot: never more than the values
         column.distinct = min(column.distinct, scan.present(column))
     number_columns = [

@@ -66,6 +66,9 @@ class OpenedSource:
     latency: Latency | None = None
     #: Column names the reader had to change (duplicates, blanks), original -> used.
     renamed_columns: dict[str, str] = field(default_factory=dict)
+    #: The audit's own in-memory DuckDB when it holds the table (files): checks may keep
+    #: temporary tables there. None for a database or Spark, which are only read.
+    scratch: Any = None
 
 
 @dataclass
@@ -413,6 +416,7 @@ def _open_excel(
                 time.perf_counter() - start,
                 str(sheet),
                 renamed_columns=renamed,
+                scratch=con,
             )
         )
     if not opened:
@@ -441,6 +445,7 @@ def _open_text(con, spec: SourceSpec, size: int, start: float, as_text: bool) ->
             declared_types=spec.kind != "csv" and inferred,
             latency=latency,
             renamed_columns=renamed,
+            scratch=con,
         )
     ]
 
@@ -540,7 +545,8 @@ def open_source(
         if spec.kind == "parquet":  # columnar already: scanned in place, not copied
             table = con.read_parquet(spec.location)
             table.limit(1).execute()
-            return [OpenedSource(spec, table, "duckdb", size, time.perf_counter() - start)]
+            elapsed = time.perf_counter() - start
+            return [OpenedSource(spec, table, "duckdb", size, elapsed, scratch=con)]
         if spec.kind in ("csv", "json", "jsonl"):
             return _open_text(con, spec, size, start, as_text)
         return SourceFailure(spec, f"unsupported kind {spec.kind}")  # pragma: no cover
