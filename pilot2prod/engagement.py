@@ -26,6 +26,7 @@ import nbformat
 
 from pilot2prod.errors import ParameterError, Pilot2ProdError
 from pilot2prod.handoff import METRIC_SPEC_FILE, MODEL_FOLDER, sha256_of
+from pilot2prod.jsonable import to_jsonable
 from pilot2prod.params import parameter_class_of, parameters_cell
 from pilot2prod.paths import runs_base
 from pilot2prod.runner import (
@@ -269,7 +270,6 @@ def run_playbook(
     for every step). A step re-run replaces its folder only when it finishes; a failure leaves
     the earlier outputs as they were. A failing notebook does not stop the others; a later
     notebook that needs its hand-off runs without it, and the outcome says so."""
-    from pilot2prod.notebook import to_jsonable  # pandas: only when something runs
 
     base = engagement.base
     folder = (out or default_folder(engagement)).resolve()

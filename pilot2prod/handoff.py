@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import yaml
 
 from pilot2prod.errors import ParameterError
+from pilot2prod.jsonable import to_jsonable
 
 METRIC_SPEC_FILE = "metric_spec.yaml"
 MODEL_FOLDER = "model"
@@ -179,7 +180,6 @@ class MetricSpec:
         return {"schema_version": self.SCHEMA_VERSION, **dataclasses.asdict(self)}
 
     def save(self, folder: str | Path) -> Path:
-        from pilot2prod.notebook import to_jsonable
 
         path = Path(folder) / METRIC_SPEC_FILE
         path.write_text(
@@ -235,7 +235,6 @@ class ModelExport:
         return {"schema_version": self.SCHEMA_VERSION, **dataclasses.asdict(self)}
 
     def save(self, folder: str | Path) -> Path:
-        from pilot2prod.notebook import to_jsonable
 
         path = Path(folder) / MODEL_METADATA_FILE
         path.write_text(json.dumps(to_jsonable(self.to_dict()), indent=2) + "\n", encoding="utf-8")

@@ -12,20 +12,18 @@ from __future__ import annotations
 
 import html
 import json
-import math
 import warnings
-from datetime import date, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import yaml
 
 from pilot2prod import plots
 from pilot2prod.chapter import Headline
 from pilot2prod.errors import Pilot2ProdError
+from pilot2prod.jsonable import to_jsonable
 from pilot2prod.paths import new_run_dir
 
 # tqdm.auto warns in every kernel without ipywidgets (the embedding and BM25 libraries import
@@ -105,23 +103,6 @@ def output_folder(output_dir: str, notebook: str) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         return folder
     return new_run_dir(notebook)
-
-
-def to_jsonable(value: Any) -> Any:
-    """Convert numpy/pandas values (and NaN) into plain JSON values."""
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        return None if math.isnan(value) or math.isinf(value) else value
-    if isinstance(value, pd.Timestamp | datetime | date):
-        return value.isoformat()
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return value
 
 
 def write_results(folder: Path, results: dict[str, Any], name: str = "results.json") -> Path:

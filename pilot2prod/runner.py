@@ -7,8 +7,10 @@ else the notebook writes, and ``parameters.yaml`` with the values used.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +23,7 @@ import yaml
 
 from pilot2prod import errors
 from pilot2prod.errors import NotebookFailed, ParameterError, Pilot2ProdError
+from pilot2prod.jsonable import to_jsonable
 from pilot2prod.params import (
     NotebookParameter,
     check_names,
@@ -213,11 +216,12 @@ def export_html(executed: Path) -> tuple[Path, Path]:
     with warnings.catch_warnings():
         # Glued values carry a mimetype HTML cannot show; they are meant to be invisible.
         warnings.filterwarnings("ignore", message="Your element with mimetype")
-        report = {"template_name": "report", "extra_template_basedirs": [str(TEMPLATES)]}
-        full, _ = HTMLExporter(**report).from_notebook_node(nb)
-        exporter = HTMLExporter(
-            **report, exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
-        )
+        # One exporter for both: its compiled template is reused (compiling it took as long
+        # as rendering a report).
+        exporter = HTMLExporter(template_name="report", extra_template_basedirs=[str(TEMPLATES)])
+        full, _ = exporter.from_notebook_node(nb)
+        exporter.exclude_input = exporter.exclude_input_prompt = True
+        exporter.exclude_output_prompt = True
         no_code, _ = exporter.from_notebook_node(nb)
     html = executed.with_suffix(".html")
     html_no_code = executed.with_suffix(".no-code.html")
@@ -259,7 +263,6 @@ def run_notebook(
         values["output_dir"] = str(folder)
     if relative:
         values = relative_paths(path, values, cwd)
-    from pilot2prod.notebook import to_jsonable  # pandas and matplotlib: only for a run
 
     with open(folder / "parameters.yaml", "w", encoding="utf-8") as fh:
         yaml.safe_dump(to_jsonable(values), fh, sort_keys=False, allow_unicode=True)
@@ -267,6 +270,9 @@ def run_notebook(
     # Secrets stay in the environment: the kernel inherits it and nothing is injected.
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
+    # The reports' exporter is imported while the kernel works (this process only waits then):
+    # half a second less after the notebook has run.
+    threading.Thread(target=importlib.import_module, args=("nbconvert",), daemon=True).start()
     with kernel_log(log or folder / "kernel.log") as terminal:
         try:
             pm.execute_notebook(
@@ -278,6 +284,7 @@ def run_notebook(
                 execution_timeout=timeout,
                 progress_bar={"file": terminal} if progress else False,
                 log_output=False,
+                request_save_on_cell_execute=False,
             )
         except PapermillExecutionError as exc:
             failure = _failure(executed, exc)

@@ -345,7 +345,7 @@ def person_names(table, scan: TableScan) -> dict[str, dict]:  # noqa: ANN001
         values = _values_of(table, scan, c.name)
         names = c.name_shaped
         if names / present < NAME_SHARE and qualified:
-            words = values.filter(values.value.strip().re_search(WORDS))
+            words = values.filter(values.text.re_search(WORDS))
             names = int(aggregate_row(words, {"n": words.n.sum()})["n"] or 0)
         if names / present < NAME_SHARE:
             continue
@@ -372,7 +372,7 @@ def region_from_columns(table, scan: TableScan) -> tuple[str | None, str]:  # no
             continue
         values = _values_of(table, scan, c.name)
         top = (
-            values.group_by(v=values.value.strip().upper())
+            values.group_by(v=values.text.upper())
             .aggregate(n=values.n.sum())
             .order_by([ibis.desc("n"), "v"])
             .limit(1)

@@ -18,7 +18,7 @@ import ibis
 
 from pilot2prod.audit.findings import SourceAudit
 from pilot2prod.audit.relations import ISO_TIME
-from pilot2prod.audit.scan import aggregate_row
+from pilot2prod.audit.scan import aggregate_row, trimmed
 from pilot2prod.lazy import import_pandera
 
 pa = import_pandera()
@@ -88,7 +88,7 @@ def plausible_ranges(table: ibis.Table, audit: SourceAudit) -> dict[str, tuple[f
         values = (
             column.cast("float64")
             if column.type().is_numeric()
-            else number_text(column.cast("string").strip())
+            else number_text(trimmed(column.cast("string")))
         )
         keep = values.notnull()
         if sentinels.get(name):

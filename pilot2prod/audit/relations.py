@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import ibis
 import pandas as pd
 
-from pilot2prod.audit.scan import TextValues
+from pilot2prod.audit.scan import TextValues, trimmed
 from pilot2prod.sources import Latency
 
 ISO_TIME = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?"
@@ -20,7 +20,7 @@ def iso_time(column: ibis.Value) -> ibis.Value:
     other values left out. Works where an engine has no TRY_CAST (SQLite)."""
     if column.type().is_temporal():
         return column
-    text = column.cast("string").strip().re_replace("T", " ")
+    text = trimmed(column.cast("string")).re_replace("T", " ")
     return text.re_search(ISO_TIME).ifelse(text, ibis.null("string"))
 
 

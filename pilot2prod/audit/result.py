@@ -20,7 +20,7 @@ from pilot2prod.audit.scorecard import Scorecard, add_consistency, failed_source
 from pilot2prod.audit.validity import consistency_violations
 from pilot2prod.chapter import Headline
 from pilot2prod.errors import DataSourceError
-from pilot2prod.notebook import to_jsonable
+from pilot2prod.jsonable import to_jsonable
 from pilot2prod.sources import Estate, OpenedSource, open_estate, spec_of_reference
 from pilot2prod.sources import summary as estate_summary
 

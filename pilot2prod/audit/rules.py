@@ -48,6 +48,7 @@ from pilot2prod.audit.scan import (
     aggregate_row,
     number_values,
     only_if,
+    trimmed,
 )
 from pilot2prod.privacy import masked_examples
 
@@ -417,7 +418,7 @@ def implausible_spans(
 
 #: The shape rule first reads this many rows to find a column's most common kind of value;
 #: only a column where that kind is (nearly) the rule's share there is counted exactly.
-SHAPE_SAMPLE_ROWS = 20_000
+SHAPE_SAMPLE_ROWS = 5_000
 #: How far below the rule's share the sample may fall and the column still be counted exactly.
 SHAPE_SAMPLE_SLACK = 0.02
 _SHAPE_CHAR = {"A": "[A-Za-z]", "9": "[0-9]"}
@@ -665,7 +666,7 @@ def near_duplicates(
         return Check()
     normalised = table.select(
         *[
-            (table[c].cast("string").strip().lower() if c in text else table[c]).name(c)
+            (trimmed(table[c].cast("string")).lower() if c in text else table[c]).name(c)
             for c in table.columns
         ]
     )

@@ -161,9 +161,9 @@ class TextValues:
         return self.table.filter(self.table._col.isin(wanted))
 
     def of(self, column: str) -> ir.Table:
-        """``value`` and ``n`` (its rows) of one column."""
+        """``value``, ``n`` (its rows) and ``text`` (trimmed) of one column."""
         t = self.stacked([column])
-        return t.select(value=t._val, n=t._n)
+        return t.select(value=t._val, n=t._n, text=t._text)
 
     def release(self) -> None:
         if self.name is not None and self.scratch is not None:
@@ -179,7 +179,7 @@ def _classified(values: ir.Table) -> ir.Table:
     for few expressions. The placeholder, code and name flags let a token such as NA (North
     America) or None (a surname) count as a value, not a gap, in a column whose values
     mostly share its shape (decided after the counts, in :func:`_contextual_placeholders`)."""
-    values = values.mutate(_text=values._val.strip())
+    values = values.mutate(_text=trimmed(values._val))
     text = values._text
     values = values.mutate(_shaped=text.re_search(TYPED_SHAPE))
     shaped = values._shaped
@@ -224,6 +224,17 @@ def storage_kind(dtype) -> str:  # noqa: ANN001 - an ibis DataType
     if dtype.is_temporal():
         return "temporal"
     return "other"
+
+
+#: Whitespace that ``strip`` removes, at either end of a value.
+_EDGE_SPACE = "^[ \t\n\r\x0b\x0c]|[ \t\n\r\x0b\x0c]$"
+
+
+def trimmed(text: ir.StringValue) -> ir.StringValue:
+    """``text.strip()``, trimming only the values that start or end with whitespace: most do
+    not, and trimming every value (with the characters ``strip`` removes) took three times as
+    long as testing the ends first in DuckDB."""
+    return text.re_search(_EDGE_SPACE).ifelse(text.strip(), text)
 
 
 def number_text(text: ir.StringValue) -> ir.FloatingValue:
@@ -404,7 +415,7 @@ def _pii_in_integers(table: ir.Table, scans: list[ColumnScan]) -> None:
 
 def number_values(table: ir.Table, scan: ColumnScan) -> ir.NumericValue:
     column = table[scan.name]
-    return column.cast("float64") if scan.kind == "number" else number_text(column.strip())
+    return column.cast("float64") if scan.kind == "number" else number_text(trimmed(column))
 
 
 def _quantile_row(table: ir.Table, aggregates: dict[str, ir.Value]) -> dict:

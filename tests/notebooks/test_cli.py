@@ -110,6 +110,31 @@ def test_checking_and_preparing_load_no_engine_or_model_library(tmp_path):
     assert len(list((tmp_path / "book").glob("*.ipynb"))) == 7
 
 
+def test_a_run_writes_its_parameters_before_loading_pandas_or_matplotlib(tmp_path):
+    """The command line spends nothing on the notebook's libraries: it checks and writes the
+    parameters, starts the kernel and waits (those imports took a second of every run)."""
+    code = (
+        "import sys\n"
+        "import papermill\n"
+        "from pilot2prod import runner\n"
+        "def stop(*args, **kwargs):\n"
+        "    heavy = ('pandas', 'matplotlib', 'duckdb', 'ibis')\n"
+        "    print(sorted(m for m in heavy if m in sys.modules))\n"
+        "    raise SystemExit(0)\n"
+        "papermill.execute_notebook = stop\n"
+        "runner.run_notebook('02_data_audit', from_text={'sources': 'x.csv', "
+        "'as_of': '2026-01-01'}, out='runs', progress=False)\n"
+    )
+    (tmp_path / "x.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+    written = list((tmp_path / "runs").glob("02_data_audit/*/parameters.yaml"))
+    assert len(written) == 1 and "as_of: '2026-01-01'" in written[0].read_text()
+
+
 def test_unknown_notebook(tmp_path):
     result = cli("run", "99_nothing", cwd=tmp_path)
     assert result.returncode == 2

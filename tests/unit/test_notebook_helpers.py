@@ -57,3 +57,30 @@ def test_tables_keep_columns_apart_and_align_numbers_right():
     right = [s for s, rule in css.items() if "right" in rule]
     assert any("td.col1" in s for s in right) and not any("col0" in s or "col2" in s for s in right)
     assert "<script" not in html and "0.06" in html
+
+
+def test_numpy_and_pandas_values_become_plain_json():
+    import datetime
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from pilot2prod.jsonable import to_jsonable
+
+    value = {
+        1: [np.int64(3), np.float32(0.5), np.bool_(True)],
+        "when": pd.Timestamp("2026-01-02 03:04"),
+        "day": datetime.date(2026, 1, 2),
+        "gaps": (float("nan"), float("inf"), pd.NaT, pd.NA, np.float64("nan")),
+        "text": "kept",
+    }
+    out = to_jsonable(value)
+    assert out == {
+        "1": [3, 0.5, True],
+        "when": "2026-01-02T03:04:00",
+        "day": "2026-01-02",
+        "gaps": [None, None, None, None, None],
+        "text": "kept",
+    }
+    json.dumps(out, allow_nan=False)

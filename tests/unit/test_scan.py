@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import ibis
 import numpy as np
 import pandas as pd
+import real_corpus
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pilot2prod.audit.scan import DATE_SHAPES, NUMBER, TYPED_SHAPE, scan_table
+from pilot2prod.audit.checks import audit_source
+from pilot2prod.audit.scan import DATE_SHAPES, NUMBER, TYPED_SHAPE, scan_table, trimmed
+from pilot2prod.sources import discover, open_source
 
 
 def _planted(rows: int = 3000, seed: int = 7) -> pd.DataFrame:
@@ -142,3 +149,47 @@ def test_a_wide_table_is_scanned_in_batches_with_the_same_counts(monkeypatch):
     assert batched.rows == whole.rows == 500
     for name, column in whole.columns.items():
         assert batched.columns[name] == column, name
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=" \t\n\r\x0b\x0cab-é", max_size=8), min_size=1, max_size=30))
+def test_trimming_only_the_values_with_space_at_an_end_is_strip(texts):
+    table = ibis.memtable(pd.DataFrame({"t": pd.Series(texts + [None], dtype="object")}))
+    out = table.select(fast=trimmed(table.t), plain=table.t.strip()).execute()
+    assert out["fast"].fillna("<null>").tolist() == out["plain"].fillna("<null>").tolist()
+
+
+def _scan_fields(scan) -> dict:  # noqa: ANN001
+    return {
+        name: {k: v for k, v in vars(column).items() if k != "name"}
+        for name, column in scan.columns.items()
+    }
+
+
+def test_kept_distinct_values_change_no_count_and_no_finding(tmp_path):
+    """Real tables, opened as files: the audit with the distinct values kept in a temporary
+    table (how files are audited) equals the audit that groups the rows again wherever it
+    needs them (how a database the audit may only read is audited), finding for finding;
+    and the temporary table is gone afterwards."""
+    frames = real_corpus.load(
+        only=(real_corpus.WITH_NAMES, "validate_retailers", "dslabs_brexit_polls", "mass_survey")
+    )
+    now = pd.Timestamp("2026-01-01")
+    for key, frame in frames.items():
+        path = tmp_path / f"{key}.csv"
+        frame.to_csv(path, index=False)
+        opened = open_source(discover(str(path))[0])[0]
+        assert opened.scratch is not None
+        kept = scan_table(opened.table, 3.0, opened.scratch)
+        assert kept.values is not None and kept.values.table is not None
+        regrouped = scan_table(opened.table, 3.0)
+        assert _scan_fields(kept) == _scan_fields(regrouped), key
+        kept.values.release()
+        with_scratch = audit_source(opened, now)
+        without = audit_source(replace(opened, scratch=None), now)
+        assert [vars(f) for f in with_scratch.findings] == [vars(f) for f in without.findings]
+        assert with_scratch.personal_data == without.personal_data, key
+        temporary = opened.scratch.raw_sql(
+            "SELECT count(*) FROM duckdb_tables() WHERE temporary"
+        ).fetchone()[0]
+        assert temporary == 0, key
