@@ -7,10 +7,8 @@ else the notebook writes, and ``parameters.yaml`` with the values used.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
-import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -270,9 +268,6 @@ def run_notebook(
     # Secrets stay in the environment: the kernel inherits it and nothing is injected.
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
-    # The reports' exporter is imported while the kernel works (this process only waits then):
-    # half a second less after the notebook has run.
-    threading.Thread(target=importlib.import_module, args=("nbconvert",), daemon=True).start()
     with kernel_log(log or folder / "kernel.log") as terminal:
         try:
             pm.execute_notebook(
