@@ -548,28 +548,33 @@ def _below(values: ir.NumericValue, s: ColumnScan) -> ir.BooleanValue:
 
 def _worst(table: ir.Table, scans: list[ColumnScan], count: int = 3) -> None:
     """Set each column's values furthest beyond its fences (largest first, then smallest):
-    one query for all the columns (a UNION ALL of two ordered reads each)."""
+    one query for all the columns, the values beyond the fences stacked and ranked per column
+    and side (a window, which compiles several times faster than an ordered read per side)."""
     if not scans:
         return
-    parts = []
-    for k, s in enumerate(scans):
-        values = number_values(table, s)
-        for side, where, order in (
-            (0, values > s.high_fence, ibis.desc("v")),
-            (1, _below(values, s), ibis.asc("v")),
-        ):
-            parts.append(
-                table.filter(where)
-                .select(v=values.cast("float64"))
-                .order_by(order)
-                .limit(count)
-                .mutate(_column=ibis.literal(k), _side=ibis.literal(side))
+    stacked = ibis.union(
+        *(
+            table.filter((values > s.high_fence) | _below(values, s)).select(
+                _column=ibis.literal(k, type="int64"), v=values.cast("float64")
             )
-    frame = ibis.union(*parts, distinct=False).execute()
+            for k, s in enumerate(scans)
+            for values in [number_values(table, s)]
+        ),
+        distinct=False,
+    )
+    fence = ibis.cases(
+        *((stacked._column == k, s.high_fence) for k, s in enumerate(scans)), else_=math.inf
+    )
+    stacked = stacked.mutate(_high=stacked.v > fence)
+    furthest = ibis.desc(stacked._high.ifelse(stacked.v, -stacked.v))
+    ranked = stacked.mutate(
+        _rank=ibis.row_number().over(group_by=[stacked._column, stacked._high], order_by=furthest)
+    )
+    frame = ranked.filter(ranked._rank < count).execute()
     for k, s in enumerate(scans):
         mine = frame[frame["_column"] == k]
-        high = mine[mine["_side"] == 0]["v"].sort_values(ascending=False)
-        low = mine[mine["_side"] == 1]["v"].sort_values()
+        high = mine[mine["_high"].astype(bool)]["v"].sort_values(ascending=False)
+        low = mine[~mine["_high"].astype(bool)]["v"].sort_values()
         s.worst = [float(v) for v in [*high, *low][:count]]
 
 
