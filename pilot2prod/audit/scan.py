@@ -422,56 +422,50 @@ def _quantile_row(table: ir.Table, aggregates: dict[str, ir.Value]) -> dict:
     return aggregate_row(table, aggregates)
 
 
-def _exact_quartiles(values: ir.NumericValue, where: ir.BooleanValue) -> tuple[float, float]:
-    """Quartiles by ordering and skipping, for engines without a quantile function (SQLite);
+def _exact_quantiles(
+    values: ir.NumericValue, where: ir.BooleanValue, probabilities: tuple[float, ...]
+) -> tuple[float | None, ...]:
+    """Quantiles by ordering and skipping, for engines without a quantile function (SQLite);
     the lower of the two middle values, as the median of an even count is taken here."""
     table = values.as_table().filter(where).select(v=values)
     n = int(table.count().execute())
     if n == 0:
-        return None, None
+        return tuple(None for _ in probabilities)
     out = []
-    for q in (0.25, 0.75):
+    for q in probabilities:
         k = min(n - 1, int(q * (n - 1)))
         out.append(_float(table.order_by("v").limit(1, offset=k).execute()["v"].iloc[0]))
-    return out[0], out[1]
+    return tuple(out)
 
 
-def _quartile_pairs(
-    table: ir.Table, scans: list[ColumnScan]
-) -> tuple[dict[int, tuple], dict[int, tuple], dict]:
-    """Each column's range, then the quartiles its fences need (none for a column of ten
-    distinct values or fewer): of the positive values for a column fenced on the log scale
-    (no more negatives than a rule tolerates, and some positive values), else of every
-    value. One aggregate for the ranges and one for the
-    quartiles where the engine has quantiles, ordered reads where it has not."""
-    aggregates = {}
-    for i, s in enumerate(scans):
-        values = number_values(table, s)
-        aggregates[f"c{i}_lo"] = values.min()
-        aggregates[f"c{i}_hi"] = values.max()
-        aggregates[f"c{i}_n"] = values.count()
-        aggregates[f"c{i}_neg"] = (values < 0).sum()
-    ranges = _quantile_row(table, aggregates)
-    wanted: dict[int, str] = {}
-    for i in range(len(scans)):
-        present, high = _int(ranges[f"c{i}_n"]), _float(ranges[f"c{i}_hi"])
-        if present == 0 or scans[i].distinct <= 10:  # codes and flags: no outliers
-            continue
-        few_negatives = _int(ranges[f"c{i}_neg"]) <= (1 - RULE_HOLDS) * present
-        wanted[i] = "p" if few_negatives and high is not None and high > 0 else "q"
-    quantiles = {}
-    for i, key in wanted.items():
-        values = number_values(table, scans[i])
-        where = values > 0 if key == "p" else None
-        quantiles[f"c{i}_{key}"] = values.quantile([0.25, 0.75], where=where)  # one sort
-    raw, positive = {}, {}
-    out_of = {"q": raw, "p": positive}
+#: What :func:`_quantiles` reads of a column: the lower quartile, median and upper quartile of
+#: its positive values ("positive"), or the two quartiles of all its values ("all").
+QUANTILES = {"positive": (0.25, 0.5, 0.75), "all": (0.25, 0.75)}
+
+
+def _quantiles(
+    table: ir.Table, scans: list[ColumnScan], wanted: dict[int, str]
+) -> dict[int, tuple]:
+    """:data:`QUANTILES` ``wanted[i]`` of column ``i``: one aggregate (one sort per column)
+    where the engine has quantiles, ordered reads where it has not."""
+    if not wanted:
+        return {}
+    out = {}
     try:
-        row = _quantile_row(table, quantiles) if quantiles else {}
+        row = _quantile_row(
+            table,
+            {
+                f"c{i}": values.quantile(
+                    list(QUANTILES[key]), where=values > 0 if key == "positive" else None
+                )
+                for i, key in wanted.items()
+                for values in [number_values(table, scans[i])]
+            },
+        )
         for i, key in wanted.items():
-            pair = row[f"c{i}_{key}"]
-            if pair is not None and len(pair) == 2:
-                out_of[key][i] = (_float(pair[0]), _float(pair[1]))
+            found = row[f"c{i}"]
+            if found is not None and len(found) == len(QUANTILES[key]):
+                out[i] = tuple(_float(v) for v in found)
     except (
         ibis_errors.OperationNotDefinedError,
         ibis_errors.UnsupportedOperationError,
@@ -479,9 +473,40 @@ def _quartile_pairs(
     ):
         for i, key in wanted.items():
             values = number_values(table, scans[i])
-            where = values > 0 if key == "p" else values.notnull()
-            out_of[key][i] = _exact_quartiles(values, where)
-    return raw, positive, ranges
+            where = values > 0 if key == "positive" else values.notnull()
+            out[i] = _exact_quantiles(values, where, QUANTILES[key])
+    return out
+
+
+def more_symmetric_on_log(q1: float, median: float, q3: float) -> bool:
+    """Whether the log scale makes the middle half of positive values more symmetric than the
+    raw scale does (Bowley's quartile skewness, closer to 0): true of durations, amounts and
+    counts with a long right tail, false of heights, scores or a uniform percentage, whose
+    smallest values the log scale would stretch into false far-out ones."""
+    if not (q1 and median and q3) or not 0 < q1 <= median <= q3 or q3 == q1:
+        return False
+    raw = (q3 + q1 - 2 * median) / (q3 - q1)
+    low, middle, high = math.log(q1), math.log(median), math.log(q3)
+    return abs((high + low - 2 * middle) / (high - low)) < abs(raw)
+
+
+#: A column's zeros and negatives up to this share of its values leave the quartiles of its
+#: positive values close enough to those of all its values to set raw fences from them.
+NON_POSITIVE_SHARE = 0.05
+
+
+def _fence(s: ColumnScan, scale: str, q1: float | None, q3: float | None, k: float) -> None:
+    """Tukey's far-out fences ``k`` interquartile ranges beyond the quartiles, on ``scale``."""
+    s.q1, s.q3 = q1, q3
+    if q1 is None or q3 is None or q3 <= q1 or (scale == "log" and q1 <= 0):
+        return
+    s.fence_scale = scale
+    if scale == "log":
+        spread = math.log(q3) - math.log(q1)
+        s.low_fence = math.exp(math.log(q1) - k * spread)
+        s.high_fence = math.exp(math.log(q3) + k * spread)
+    else:
+        s.low_fence, s.high_fence = q1 - k * (q3 - q1), q3 + k * (q3 - q1)
 
 
 def _quartiles(table: ir.Table, scans: list[ColumnScan], tukey_k: float) -> None:
@@ -490,36 +515,60 @@ def _quartiles(table: ir.Table, scans: list[ColumnScan], tukey_k: float) -> None
 
     Tukey's far-out fences (k IQR beyond the quartiles) assume a roughly symmetric spread.
     Durations, amounts and counts are skewed: on the raw scale every long tail looks far out.
-    So a column without negative values is fenced on the log scale of its positive values (a
-    ratio to the quartiles), and so is a column with a few negatives among them (no more than
-    the share a suggested rule tolerates: the negatives rule reports those); only a column that
-    really takes negative values (or no positive one) is fenced on the raw scale. ``q1`` and
-    ``q3`` are the quartiles the fences were set from. Codes and flags (ten distinct values or
-    fewer) have no outliers: only their range is read."""
+    So a column without negative values, or with a few among them (no more than the share a
+    suggested rule tolerates: the negatives rule reports those), is fenced on the log scale of
+    its positive values (a ratio to the quartiles) when that scale makes it more symmetric
+    (:func:`more_symmetric_on_log`), and on the raw scale otherwise; a column that really takes
+    negative values (or no positive one) on the raw scale. ``q1`` and ``q3`` are the quartiles
+    the fences were set from. Codes and flags (ten distinct values or fewer) have no outliers:
+    only their range is read.
+
+    The ranges come in one aggregate and the quantiles in another; a second one only for the
+    quartiles of all values of a column fenced on the raw scale that holds many zeros."""
     if not scans:
         return
-    raw, positive, ranges = _quartile_pairs(table, scans)
-    fenced = {}
+    ranges = _quantile_row(
+        table,
+        {
+            f"c{i}_{name}": aggregate
+            for i, s in enumerate(scans)
+            for values in [number_values(table, s)]
+            for name, aggregate in (
+                ("lo", values.min()),
+                ("hi", values.max()),
+                ("n", values.count()),
+                ("neg", (values < 0).sum()),
+                ("zero", (values == 0).sum()),
+            )
+        },
+    )
+    wanted: dict[int, str] = {}
     for i, s in enumerate(scans):
         s.minimum, s.maximum = _float(ranges[f"c{i}_lo"]), _float(ranges[f"c{i}_hi"])
-        if s.minimum is None:
+        present = _int(ranges[f"c{i}_n"])
+        if s.minimum is None or present == 0 or s.distinct <= 10:  # codes and flags
             continue
-        if i in positive:
-            p1, p3 = positive[i]
-            s.q1, s.q3 = p1, p3
-            spread = math.log(p3) - math.log(p1) if p1 and p3 and p1 > 0 else 0.0
-            if spread > 0:
-                s.fence_scale = "log"
-                s.low_fence = math.exp(math.log(p1) - tukey_k * spread)
-                s.high_fence = math.exp(math.log(p3) + tukey_k * spread)
-        elif i in raw:
-            s.q1, s.q3 = raw[i]
-            if s.q1 is not None and s.q3 is not None and s.q3 > s.q1:
-                s.fence_scale = "raw"
-                s.low_fence = s.q1 - tukey_k * (s.q3 - s.q1)
-                s.high_fence = s.q3 + tukey_k * (s.q3 - s.q1)
-        if s.fence_scale:
-            fenced[i] = s
+        few_negatives = _int(ranges[f"c{i}_neg"]) <= (1 - RULE_HOLDS) * present
+        wanted[i] = "positive" if few_negatives and s.maximum > 0 else "all"
+    found = _quantiles(table, scans, wanted)
+    later: dict[int, str] = {}
+    for i, key in wanted.items():
+        if i not in found:
+            continue
+        if key == "all":
+            _fence(scans[i], "raw", *found[i], tukey_k)
+            continue
+        q1, median, q3 = found[i]
+        non_positive = _int(ranges[f"c{i}_neg"]) + _int(ranges[f"c{i}_zero"])
+        if more_symmetric_on_log(q1, median, q3):
+            _fence(scans[i], "log", q1, q3, tukey_k)
+        elif non_positive <= NON_POSITIVE_SHARE * _int(ranges[f"c{i}_n"]):
+            _fence(scans[i], "raw", q1, q3, tukey_k)
+        else:
+            later[i] = "all"
+    for i, (q1, q3) in _quantiles(table, scans, later).items():
+        _fence(scans[i], "raw", q1, q3, tukey_k)
+    fenced = {i: s for i, s in enumerate(scans) if s.fence_scale}
     if not fenced:
         return
     aggregates = {}

@@ -12,7 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pilot2prod.audit.checks import audit_source
-from pilot2prod.audit.scan import DATE_SHAPES, NUMBER, TYPED_SHAPE, scan_table, trimmed
+from pilot2prod.audit.scan import (
+    DATE_SHAPES,
+    NUMBER,
+    TYPED_SHAPE,
+    more_symmetric_on_log,
+    scan_table,
+    trimmed,
+)
 from pilot2prod.sources import discover, open_source
 
 
@@ -193,3 +200,59 @@ def test_kept_distinct_values_change_no_count_and_no_finding(tmp_path):
             "SELECT count(*) FROM duckdb_tables() WHERE temporary"
         ).fetchone()[0]
         assert temporary == 0, key
+
+
+def _spreads(rows: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "discount_pct": np.round(rng.uniform(0, 100, rows), 2),  # symmetric, down to 0.01
+            "amount_eur": np.round(rng.uniform(0, 1000, rows), 2),
+            "height_cm": np.round(rng.normal(170, 10, rows), 1),
+            "score": np.round(rng.normal(50, 15, rows).clip(0, 100), 1),
+            "hours_open": np.round(rng.lognormal(1, 1, rows), 2),  # a long right tail
+            "invoice_eur": np.round(rng.lognormal(5, 0.8, rows), 2),
+        }
+    )
+
+
+def test_clean_columns_have_no_far_out_values_on_either_kind_of_spread():
+    """A uniform percentage on the log scale would call its smallest values far out (0.01 %
+    is far below 25 % as a ratio): each column is fenced on the scale that makes it more
+    symmetric, and clean columns of every kind get no outlier."""
+    for seed in range(3):
+        frame = _spreads(20_000, seed)
+        scan = scan_table(ibis.memtable(frame))
+        for name in frame:
+            column = scan.columns[name]
+            assert column.outliers == 0, (seed, name, column.fence_scale, column.worst)
+        assert scan.columns["discount_pct"].fence_scale == "raw"
+        assert scan.columns["hours_open"].fence_scale == "log"
+
+
+def test_a_planted_far_out_value_is_found_on_either_scale():
+    frame = _spreads(20_000, 11)
+    planted = {"discount_pct": 1_000.0, "height_cm": 17_000.0, "hours_open": 50_000.0}
+    for name, value in planted.items():
+        frame.loc[[5, 6], name] = value
+    scan = scan_table(ibis.memtable(frame))
+    for name, value in planted.items():
+        column = scan.columns[name]
+        assert (column.outliers, column.worst[:2]) == (2, [value, value]), name
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.floats(0.01, 1e6),
+    st.floats(0.01, 10.0),
+    st.floats(0.0, 1.0),
+)
+def test_a_right_tail_is_judged_on_the_log_scale_and_a_symmetric_spread_on_the_raw_one(
+    median, ratio, tilt
+):
+    """Quartiles of a log-symmetric spread (q1 = m / r, q3 = m * r) choose the log scale; a
+    raw-symmetric one starting near 0 (q1 = m - d, q3 = m + d) the raw scale."""
+    spread = 1 + ratio
+    assert more_symmetric_on_log(median / spread, median, median * spread)
+    half = median * (0.5 + 0.49 * tilt)
+    assert not more_symmetric_on_log(median - half, median, median + half)
