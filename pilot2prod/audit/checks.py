@@ -23,7 +23,7 @@ from pilot2prod.audit.findings import (
     staleness_severity,
     timeliness_score,
 )
-from pilot2prod.audit.profile import duplicate_keys, duplicate_rows, profile_from_scan
+from pilot2prod.audit.profile import duplicates, profile_from_scan
 from pilot2prod.audit.relations import (
     Freshness,
     SpellingVariants,
@@ -189,8 +189,7 @@ def validity(name: str, table: pd.DataFrame, rows: int, columns: int) -> Check:
 def uniqueness(name: str, opened: OpenedSource, rows: int) -> Check:
     """Rows that repeat another row exactly, and reuse of the key's values."""
     table, key = opened.table, opened.spec.key or None
-    dups = duplicate_rows(table, rows) if rows else 0
-    dup_keys = duplicate_keys(table, key) if key and key in table.columns and rows else 0
+    dups, dup_keys = duplicates(table, rows, key if key in table.columns else None)
     findings = []
     if dups:
         findings.append(

@@ -60,28 +60,43 @@ def column_profile(table: ibis.Table) -> pd.DataFrame:
     return profile_from_scan(scan_table(table))
 
 
-def duplicate_rows(table: ibis.Table, rows: int | None = None) -> int:
-    """Rows that exactly repeat an earlier row (all columns equal).
+def duplicates(table: ibis.Table, rows: int, key: str | None = None) -> tuple[int, int]:
+    """Rows that exactly repeat an earlier row (all columns equal), and rows whose ``key``
+    value another row already used (nulls not counted): one aggregate where the engine allows.
 
     In DuckDB the rows are compared by a 64-bit hash of all their values, which is three times
     faster than a DISTINCT over every column; the chance that two of ten million different rows
     share a hash is about 3 in a million. Other engines compare the values themselves."""
-    rows = int(table.count().execute()) if rows is None else rows
     if not rows:
-        return 0
+        return 0, 0
+    aggregates = _key_counts(table, key) if key is not None else {}
     if _backend_name(table) == "duckdb":
         row_hash = ibis.struct({c: table[c] for c in table.columns}).hash()
-        distinct = table.aggregate(n=row_hash.nunique()).execute().iloc[0]["n"]
+        row = table.aggregate(distinct=row_hash.nunique(), **aggregates).execute().iloc[0]
+        distinct = row["distinct"]
     else:
         distinct = table.distinct().count().execute()
-    return rows - int(distinct)
+        row = table.aggregate(**aggregates).execute().iloc[0] if aggregates else {}
+    return rows - int(distinct), _reused(row) if key is not None else 0
+
+
+def duplicate_rows(table: ibis.Table, rows: int | None = None) -> int:
+    """Rows that exactly repeat an earlier row (all columns equal); see :func:`duplicates`."""
+    rows = int(table.count().execute()) if rows is None else rows
+    return duplicates(table, rows)[0]
 
 
 def duplicate_keys(table: ibis.Table, key: str) -> int:
     """Rows whose ``key`` value was already used by another row (nulls not counted)."""
-    column = table[key]
-    row = table.aggregate(n=column.count(), distinct=column.nunique()).execute().iloc[0]
-    return int(row["n"]) - int(row["distinct"])
+    return _reused(table.aggregate(**_key_counts(table, key)).execute().iloc[0])
+
+
+def _key_counts(table: ibis.Table, key: str) -> dict[str, ibis.Value]:
+    return {"keys": table[key].count(), "distinct_keys": table[key].nunique()}
+
+
+def _reused(row) -> int:  # noqa: ANN001 - a row of :func:`_key_counts`
+    return int(row["keys"]) - int(row["distinct_keys"])
 
 
 def _backend_name(table: ibis.Table) -> str:
