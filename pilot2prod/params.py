@@ -113,7 +113,7 @@ def coerce(name: str, type_name: str, value: Any, from_text: bool = False) -> An
                 return float(text)
         except ValueError:
             raise ParameterError(
-                f"Parameter {name} must be {_article(type_name)}, not '{value}'; "
+                f"Parameter {name} must be {_article(type_name)}, not {shown(value)}; "
                 f"for example {name}={_example(type_name)}."
             ) from None
         return value
@@ -131,6 +131,13 @@ def coerce(name: str, type_name: str, value: Any, from_text: bool = False) -> An
     if expected is float and value != value:
         raise ParameterError(f"Parameter {name} is NaN; give a number, e.g. {name}=0.05.")
     return value
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """A value quoted so that a one-sentence message stays one line: characters that do not
+    print (a newline, a tab) written as escapes, long text cut with an ellipsis."""
+    text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(value))
+    return "'" + (text if len(text) <= limit else text[: limit - 1] + "…") + "'"
 
 
 def _article(type_name: str) -> str:
@@ -158,8 +165,8 @@ def check_date(name: str, value: str, example: str, empty_means: str) -> None:
         pd.Timestamp(value)
     except (ValueError, TypeError):
         raise ParameterError(
-            f"Parameter {name} is '{value}', which is not a date; use e.g. {example}, or leave "
-            f"it empty for {empty_means}."
+            f"Parameter {name} is {shown(value)}, which is not a date; use e.g. {example}, or "
+            f"leave it empty for {empty_means}."
         ) from None
 
 
@@ -216,7 +223,7 @@ class Parameters:
                 close = difflib.get_close_matches(str(value), choices, n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 raise ParameterError(
-                    f"Parameter {f.name} is '{value}'{hint}; use one of: {', '.join(choices)}."
+                    f"Parameter {f.name} is {shown(value)}{hint}; use one of: {', '.join(choices)}."
                 )
             if f.metadata.get("env_name") and looks_like_secret(value):
                 raise ParameterError(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pilot2prod import params
 from pilot2prod.errors import ParameterError
-from pilot2prod.params import check_date, param
+from pilot2prod.params import check_date, param, shown
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,7 +51,7 @@ class Parameters(params.Parameters):
             len(self.default_region) != 2 or not self.default_region.isalpha()
         ):
             raise ParameterError(
-                f"Parameter default_region is '{self.default_region}'; use a two-letter "
+                f"Parameter default_region is {shown(self.default_region)}; use a two-letter "
                 "country code such as DE or GB, or leave it empty."
             )
 

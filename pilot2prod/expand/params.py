@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from pilot2prod import params
 from pilot2prod.errors import ParameterError
-from pilot2prod.params import param
+from pilot2prod.params import param, shown
 
 CRITERIA = ("value", "readiness", "feasibility", "risk")
 
@@ -26,13 +26,13 @@ def parse_weights(text: str) -> dict[str, float]:
         name = name.strip()
         if not sep or name not in CRITERIA:
             raise ParameterError(
-                f"Parameter weights: '{item}' is not criterion:weight with a criterion among "
+                f"Parameter weights: {shown(item)} is not criterion:weight with a criterion among "
                 f"{', '.join(CRITERIA)}; e.g. value:0.4,readiness:0.25,feasibility:0.2,risk:0.15."
             )
         try:
             weights[name] = float(number)
         except ValueError:
-            raise ParameterError(f"Parameter weights: '{number}' is not a number.") from None
+            raise ParameterError(f"Parameter weights: {shown(number)} is not a number.") from None
         if weights[name] < 0:
             raise ParameterError(f"Parameter weights: the weight of {name} is negative.")
     missing = [c for c in CRITERIA if c not in weights]

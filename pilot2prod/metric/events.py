@@ -20,6 +20,7 @@ import pandas as pd
 from pilot2prod import timestamps
 from pilot2prod.errors import DataQualityError, DataSourceError, ParameterError
 from pilot2prod.metric.params import Parameters
+from pilot2prod.params import shown
 from pilot2prod.privacy import masked_examples
 from pilot2prod.sources import open_table, require_columns
 
@@ -437,8 +438,8 @@ def _focus(events: ir.Table, p: Parameters) -> tuple[ir.Table, int]:
     values = sorted(events.select("segment").distinct().execute()["segment"].astype(str))
     if p.focus_segment not in values:
         raise ParameterError(
-            f"Parameter focus_segment is '{p.focus_segment}', which is not a value of "
-            f"'{p.segment_column}'; use one of: {', '.join(values[:20])}."
+            f"Parameter focus_segment is {shown(p.focus_segment)}, which is not a value of "
+            f"'{p.segment_column}'; use one of: {', '.join(shown(v) for v in values[:20])}."
         )
     inside = events.segment == p.focus_segment
     outside = _int(_one_row(events, n=(~inside).sum())["n"])

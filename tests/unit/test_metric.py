@@ -224,7 +224,7 @@ def test_nothing_in_window(field_service):
 
 def test_unknown_focus_segment_lists_values(field_service):
     path, _ = field_service
-    with pytest.raises(ParameterError, match="use one of: East, North, South"):
+    with pytest.raises(ParameterError, match="use one of: 'East', 'North', 'South'"):
         load_events(_params(path, focus_segment="West"))
 
 

@@ -134,3 +134,13 @@ def test_assignments():
 )
 def test_secret_shaped_values_are_told_apart_from_names(value, secret):
     assert looks_like_secret(value) is secret
+
+
+def test_a_refused_value_is_quoted_on_one_line():
+    from pilot2prod.params import shown
+
+    assert shown("did") == "'did'"
+    assert shown("a\nb\tc") == "'a\\nb\\tc'"
+    assert shown("é ü") == "'é ü'"
+    long = shown("x" * 500)
+    assert len(long) == 62 and long.endswith("…'")
