@@ -31,7 +31,7 @@ from pilot2prod.audit.relations import (
     read_latency,
     spelling_variants_by_column,
 )
-from pilot2prod.audit.scan import MOSTLY, TableScan, TextValues, aggregate_row, scan_table
+from pilot2prod.audit.scan import MOSTLY, TableScan, aggregate_row, scan_table
 from pilot2prod.audit.validity import TUKEY_K, validity_from_scan
 from pilot2prod.privacy import mask_value, masked_examples
 from pilot2prod.sources import OpenedSource
@@ -324,12 +324,6 @@ QUALIFIED_NAME_COLUMN = re.compile(
 WORDS = r"^[A-Za-z][A-Za-z'.-]*( [A-Za-z][A-Za-z'.-]*)*$"
 
 
-def _values_of(table, scan: TableScan, column: str):  # noqa: ANN001, ANN202
-    """A text column's distinct values and rows (``value``, ``n``), from the scan's."""
-    values = scan.values or TextValues(table, [column])
-    return values.of(column)
-
-
 def person_names(table, scan: TableScan) -> dict[str, dict]:  # noqa: ANN001
     """Columns of personal names: named like one (first_name, surname, customer_name) and
     filled with capitalised words. Counted exactly; samples masked."""
@@ -341,7 +335,7 @@ def person_names(table, scan: TableScan) -> dict[str, dict]:  # noqa: ANN001
         qualified = QUALIFIED_NAME_COLUMN.search(c.name.strip())
         if not (qualified or PERSON_NAME_COLUMN.match(c.name.strip())):
             continue
-        values = _values_of(table, scan, c.name)
+        values = scan.values.of(c.name)
         names = c.name_shaped
         if names / present < NAME_SHARE and qualified:
             words = values.filter(values.text.re_search(WORDS))
@@ -369,7 +363,7 @@ def region_from_columns(table, scan: TableScan) -> tuple[str | None, str]:  # no
     for c in scan.columns.values():
         if c.kind != "text" or "country" not in c.name.lower() or not scan.present(c):
             continue
-        values = _values_of(table, scan, c.name)
+        values = scan.values.of(c.name)
         top = (
             values.group_by(v=values.text.upper())
             .aggregate(n=values.n.sum())
@@ -401,9 +395,7 @@ def personal_data(
                 region,
                 candidates=column.pii_candidates,
                 distinct=column.distinct,
-                values=_values_of(opened.table, scan, column.name)
-                if column.kind in ("text", "other")
-                else None,
+                values=scan.values.of(column.name) if column.kind in ("text", "other") else None,
             )
             if found:
                 if "phone" in found and region:

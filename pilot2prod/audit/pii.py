@@ -236,9 +236,9 @@ def candidate_sample(
     All of them when there can be at most ``sample_size`` such values (the column's
     ``distinct`` values and its ``candidates`` rows bound their number); otherwise a
     reproducible spread-out sample: the values whose hash falls in one of ``bound /
-    sample_size`` buckets (the engine hashes before it runs the regular expression). Engines
-    without a hash function number the values and keep every k-th. ``values``: the column's
-    distinct values and rows (``value``, ``n``) when a scan already has them."""
+    sample_size`` buckets. Engines without a hash function number the values and keep every
+    k-th. ``values``: the column's distinct values and rows (``value``, ``n``) when a scan
+    already has them."""
     text = table[column].cast("string")
     if distinct is None:
         distinct = int(table.aggregate(n=text.nunique()).execute().iloc[0]["n"] or 0)
@@ -246,18 +246,17 @@ def candidate_sample(
         values = table.group_by(value=text).aggregate(n=ibis._.count())
     bound = distinct if candidates is None else min(distinct, candidates)
     step = max(1, -(-bound // sample_size))
+    matching = values.filter(values.value.re_search(CANDIDATE_PATTERN))
 
     def first(chosen: ibis.Table) -> pd.DataFrame:
-        chosen = chosen.filter(chosen.value.re_search(CANDIDATE_PATTERN))
         return chosen.select("value", "n").order_by("value").limit(2 * sample_size).execute()
 
     if step == 1:
-        frame = first(values)
+        frame = first(matching)
     else:
         try:
-            frame = first(values.filter((values.value.hash() % step).abs() == seed % step))
+            frame = first(matching.filter((matching.value.hash() % step).abs() == seed % step))
         except (ibis_errors.OperationNotDefinedError, ibis_errors.UnsupportedOperationError):
-            matching = values.filter(values.value.re_search(CANDIDATE_PATTERN))
             numbered = matching.mutate(_k=ibis.row_number().over(order_by=matching.value))
             frame = first(numbered.filter(numbered._k % step == seed % step))
     return list(zip(frame["value"], frame["n"].astype(int), strict=True)), step == 1

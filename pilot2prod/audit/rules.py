@@ -44,7 +44,6 @@ from pilot2prod.audit.scan import (
     RULE_HOLDS,
     ColumnScan,
     TableScan,
-    TextValues,
     aggregate_row,
     number_values,
     only_if,
@@ -499,7 +498,7 @@ def shapes(name: str, table: ir.Table, scan: TableScan, personal: set[str]) -> C
     if not kept:
         return Check()
     names = [c.name for c, _ in kept]
-    text_values = scan.values or TextValues(table, names)
+    text_values = scan.values  # every text column has its distinct values there
     t = text_values.stacked(names)
     present = t._val.notnull() & (t._text != "")
     matches = {

@@ -201,7 +201,7 @@ def _classified(values: ir.Table) -> ir.Table:
 class TableScan:
     rows: int
     columns: dict[str, ColumnScan]
-    #: Distinct values of the text columns, or None when the table has none.
+    #: Distinct values of the text columns (every one of them), or None when there are none.
     values: TextValues | None = None
 
     def present(self, column: ColumnScan) -> int:
