@@ -63,12 +63,18 @@ def start(chapter: ModuleType, namespace: dict[str, Any]) -> tuple[Any, Path]:
 
 
 def headline_html(headline: Headline) -> str:
-    """The answer-first block: verdict, one sentence, the few numbers behind it (escaped)."""
+    """The answer-first block: verdict, one sentence, the few numbers behind it (escaped).
+    An answer that opens with its verdict ("NO-GO: ...", so it reads alone elsewhere) does not
+    repeat it after the badge."""
     verdict = (
         f'<span class="p2p-verdict">{html.escape(headline.verdict)}</span> '
         if headline.verdict
         else ""
     )
+    answer = headline.answer
+    if headline.verdict and answer.startswith(f"{headline.verdict}:"):
+        answer = answer[len(headline.verdict) + 1 :].lstrip()
+        answer = answer[:1].upper() + answer[1:]
     rows = "".join(
         f"<tr><th>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
         for label, value in headline.facts
@@ -77,7 +83,7 @@ def headline_html(headline: Headline) -> str:
         '<div class="p2p-headline" style="border-left: 4px solid #0072B2; padding: 0.4em 1em; '
         'margin: 0.5em 0 1em 0; background: #F2F7FB; color: #111;">'
         f'<p style="font-size: 1.05em; margin: 0.3em 0;"><strong>{verdict}'
-        f"{html.escape(headline.answer)}</strong></p>"
+        f"{html.escape(answer)}</strong></p>"
         f'<table style="border-collapse: collapse; margin: 0.3em 0;">{rows}</table></div>'
     ).replace("<th>", '<th style="text-align: left; padding: 2px 12px 2px 0; font-weight: 600;">')
 

@@ -197,12 +197,29 @@ def scan_text(text: str, default_region: str | None = None) -> list[PiiMatch]:
         except ValueError:
             continue
         add("ip_address", m.start(), m.end())
-    matcher = phonenumbers.PhoneNumberMatcher(
-        text, default_region, leniency=phonenumbers.Leniency.VALID
-    )
-    for match in matcher:
-        add("phone", match.start, match.end)
+    for start, end in phone_spans(text, default_region):
+        add("phone", start, end)
     return sorted(found, key=lambda f: f.start)
+
+
+#: Digits joined to letters or digits by one of these are one identifier (``SO-25110001``,
+#: ``INV/2511``, ``25110001-A``), not a phone number inside a code.
+_CODE_BEFORE = re.compile(r"[A-Za-z0-9][-_/#]$")
+_CODE_AFTER = re.compile(r"^[-_/#][A-Za-z0-9]")
+
+
+def phone_spans(text: str, region: str | None = None) -> list[tuple[int, int]]:
+    """Where ``text`` holds a valid phone number (``phonenumbers``, national numbers only with
+    ``region``), leaving out digits that are part of a code: an order number ``SO-25110001``
+    holds eight digits that are a valid Danish number, and is still an order number."""
+    spans = []
+    for match in phonenumbers.PhoneNumberMatcher(
+        text, region, leniency=phonenumbers.Leniency.VALID
+    ):
+        if _CODE_BEFORE.search(text[: match.start]) or _CODE_AFTER.match(text[match.end :]):
+            continue
+        spans.append((match.start, match.end))
+    return spans
 
 
 # Candidate patterns for the database engine (RE2 syntax: no look-arounds). They over-match on
@@ -358,9 +375,7 @@ def likely_region(values: list[str], minimum_share: float = 0.5) -> str | None:
         return None
     best, best_count = None, 0
     for region in LIKELY_REGIONS:
-        count = sum(
-            1 for v in national if any(True for _ in phonenumbers.PhoneNumberMatcher(v, region))
-        )
+        count = sum(1 for v in national if phone_spans(v, region))
         if count > best_count:
             best, best_count = region, count
     return best if best_count >= minimum_share * len(national) else None

@@ -73,6 +73,9 @@ def build_estate(folder: Path, crm_ids: set[str], seed: int = ESTATE_SEED) -> di
         "headers_before": ["Order ID", "Order date", "Customer", "Amount EUR", "Status"],
         "headers_after": ["order_id", "order_date", "customer_id", "amount_eur", "status"],
         "file_without_header": "orders_2026_02.xlsx",
+        # Order numbers (SO-25110001) end in eight digits, a valid Danish phone number: a code,
+        # not personal data. No column of any export holds personal data.
+        "personal_data": {},
     }
 
     # 2. JSON Lines event log of the ticketing system, with duplicated events.

@@ -90,6 +90,10 @@ def test_no_personal_data_reported_in_clean_columns(audit, truth):
         assert not found & set(columns), source
     tickets_clean = truth["defects"]["personal_data_in_ticket_body"]["clean_columns"]
     assert not set(audit.audits["tickets"].personal_data) & set(tickets_clean)
+    exports = [name for name in audit.audits if name.startswith("order_exports/")]
+    assert len(exports) == truth["estate"]["order_exports"]["files"]
+    for name in exports:  # order numbers whose digits are a valid phone number elsewhere
+        assert audit.audits[name].personal_data == truth["estate"]["order_exports"]["personal_data"]
 
 
 def test_gate_and_outputs(audit, tmp_path):

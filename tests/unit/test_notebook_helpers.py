@@ -84,3 +84,18 @@ def test_numpy_and_pandas_values_become_plain_json():
         "text": "kept",
     }
     json.dumps(out, allow_nan=False)
+
+
+def test_headline_shows_its_verdict_once_and_escapes_values():
+    from pilot2prod.notebook import Headline, headline_html
+
+    block = headline_html(
+        Headline("NO-GO: 3 blocking finding(s) <b>in</b> 2 sources.", "NO-GO", [("A & B", "1")])
+    )
+    assert block.count("NO-GO") == 1
+    assert "3 blocking finding(s) &lt;b&gt;in&lt;/b&gt; 2 sources." in block
+    assert "A &amp; B" in block
+    go = headline_html(Headline("GO: the 4 sources can feed the pilot.", "GO", []))
+    assert go.count("GO") == 1 and "The 4 sources can feed the pilot." in go
+    plain = headline_html(Headline("Median handling time falls by 10%.", "", []))
+    assert "Median handling time falls by 10%." in plain and "p2p-verdict" not in plain

@@ -51,6 +51,26 @@ def test_national_phone_numbers_need_a_region():
     assert [f.kind for f in scan_text(text, default_region="DE")] == ["phone"]
 
 
+@pytest.mark.parametrize(
+    "code", ["SO-25110001", "INV/25110001", "ord_25110001", "25110001-A", "PO#25110001"]
+)
+def test_digits_inside_a_code_are_not_a_phone_number(code):
+    """Eight digits are a valid Danish number; joined to letters they are an order number."""
+    assert scan_text(code, default_region="DK") == []
+    assert scan_text(f"order {code} shipped", default_region="DK") == []
+    assert [f.kind for f in scan_text("Tel. 25110001", default_region="DK")] == ["phone"]
+
+
+def test_no_region_is_inferred_from_order_numbers():
+    from pilot2prod.audit.pii import likely_region
+
+    orders = [f"SO-2511{i:04d}" for i in range(50)]
+    assert likely_region(orders) is None
+    phones = [f"030 2{i:03d}4567" for i in range(50)]  # valid in Berlin and in the UK
+    assert likely_region(phones) in {"DE", "GB"}
+    assert likely_region([f"ref 030-2{i:03d}4567" for i in range(50)]) is not None
+
+
 def test_validators():
     assert luhn_valid("4111111111111111") and not luhn_valid("4111111111111112")
     assert iban_valid("GB82 WEST 1234 5698 7654 32") and not iban_valid("GB82WEST12345698765433")
