@@ -14,6 +14,7 @@ from pilot2prod import __version__
 from pilot2prod.engagement import default_folder, prepare_book, read_engagement, run_playbook
 from pilot2prod.errors import Pilot2ProdError
 from pilot2prod.paths import REPO_ROOT
+from pilot2prod.process import skip_final_collection
 from pilot2prod.runner import (
     DEFAULT_TIMEOUT,
     available_notebooks,
@@ -296,6 +297,7 @@ def _engagement_run(args) -> int:  # noqa: ANN001
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    skip_final_collection()
     try:
         if args.command == "list":
             _list()

@@ -25,11 +25,14 @@ from pilot2prod.chapter import Headline
 from pilot2prod.errors import Pilot2ProdError
 from pilot2prod.jsonable import to_jsonable
 from pilot2prod.paths import new_run_dir
+from pilot2prod.process import skip_final_collection
 
 # tqdm.auto warns in every kernel without ipywidgets (the embedding and BM25 libraries import
 # it, before setup() runs): a warning box with a local path at the top of a client's report.
 # Set on import: the notebooks import this module first.
 warnings.filterwarnings("ignore", message="IProgress not found")
+# The kernel ends sooner (notebooks and engagement runs wait for it).
+skip_final_collection()
 
 
 def setup() -> None:

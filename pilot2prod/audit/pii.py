@@ -208,11 +208,19 @@ _CODE_BEFORE = re.compile(r"[A-Za-z0-9][-_/#]$")
 _CODE_AFTER = re.compile(r"^[-_/#][A-Za-z0-9]")
 
 
+#: What any phone number written out holds: at least seven digits and separators (spaces,
+#: brackets, dots, slashes, dashes), from a digit to a digit; the engine's candidate pattern,
+#: with Unicode spaces and dashes too.
+_PHONE_SHAPE = re.compile(r"\d[\d\s()./\-\u2010-\u2015]{5,}\d")
+
+
 def phone_spans(text: str, region: str | None = None) -> list[tuple[int, int]]:
     """Where ``text`` holds a valid phone number (``phonenumbers``, national numbers only with
     ``region``), leaving out digits that are part of a code: an order number ``SO-25110001``
     holds eight digits that are a valid Danish number, and is still an order number."""
-    spans = []
+    spans: list[tuple[int, int]] = []
+    if not _PHONE_SHAPE.search(text):  # the matcher costs 0.2 ms a value, this a microsecond
+        return spans
     for match in phonenumbers.PhoneNumberMatcher(
         text, region, leniency=phonenumbers.Leniency.VALID
     ):

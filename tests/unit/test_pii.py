@@ -6,6 +6,8 @@ from collections import Counter
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pilot2prod.audit.pii import iban_valid, luhn_valid, mask, scan_text, ssn_valid
 
@@ -171,3 +173,47 @@ def test_sampled_scan_estimates_counts_in_engines_with_and_without_hash(engine, 
     assert all("@" in s and "user" not in s for s in email["masked_samples"])
     exact = scan_column(table, "note", sample_size=5000)  # every candidate fits: exact
     assert exact["email"]["exact"] and exact["email"]["values"] == truth["email"]
+
+
+@pytest.mark.parametrize("region", ["US", "GB", "DE", "FR", "DK", "JP", "IN", "BR", "AU", "SG"])
+def test_every_way_of_writing_a_phone_number_is_found(region):
+    """Example numbers of each region in every standard format, alone and inside a sentence:
+    the quick shape test that spares the matcher most values never turns a number away."""
+    import phonenumbers
+    from phonenumbers import PhoneNumberFormat as F
+
+    from pilot2prod.audit.pii import phone_spans
+
+    number = phonenumbers.example_number(region)
+    for form in (F.E164, F.INTERNATIONAL, F.NATIONAL, F.RFC3966):
+        written = phonenumbers.format_number(number, form)
+        if form == F.RFC3966:
+            written = written.removeprefix("tel:")
+        expected = region if form == F.NATIONAL else None
+        for text in (written, f"please call {written} today"):
+            assert phone_spans(text, expected), (region, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        # digits weighted up: about one example in five then holds a valid number somewhere
+        alphabet=st.sampled_from(list("23456789" * 5 + "01 +()-./–\u00a0ab@#_")),
+        min_size=7,
+        max_size=30,
+    ),
+    st.sampled_from([None, "US", "DE", "DK", "GB"]),
+)
+def test_shape_test_keeps_every_number_the_matcher_finds(text, region):
+    import phonenumbers
+
+    from pilot2prod.audit import pii
+
+    found = set(pii.phone_spans(text, region))
+    for match in phonenumbers.PhoneNumberMatcher(
+        text, region, leniency=phonenumbers.Leniency.VALID
+    ):
+        glued = pii._CODE_BEFORE.search(text[: match.start]) or pii._CODE_AFTER.match(
+            text[match.end :]
+        )
+        assert ((match.start, match.end) in found) != bool(glued), (text, match.raw_string)
