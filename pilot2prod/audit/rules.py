@@ -47,6 +47,7 @@ from pilot2prod.audit.scan import (
     aggregate_row,
     number_values,
     only_if,
+    sentinel_values,
     trimmed,
 )
 from pilot2prod.privacy import masked_examples
@@ -80,7 +81,6 @@ EARLY_FENCE = 3.0
 #: Spans between two ordered timestamps are far out beyond this many interquartile ranges of
 #: their logarithm above the upper quartile (Tukey's far-out fence on the log scale).
 SPAN_FENCE = 3.0
-SENTINELS = (-1, 0, 99, 999, 9999, 99999, 999999, 9999999, 99999999)
 EMAIL = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
 URL = r"^https?://[^\s]+$"
 
@@ -106,13 +106,15 @@ def negatives(name: str, table: ir.Table, scan: TableScan) -> Check:
     candidates = [c for c in _numbers(scan) if c.minimum < 0 and c.kind != "boolean"]
     if not candidates:
         return Check()
+    uncounted = [c for c in candidates if c.negatives is None]  # a scan counts them
     row = _row(
         table,
-        **{f"c{i}": (number_values(table, c) < 0).sum() for i, c in enumerate(candidates)},
+        **{f"c{i}": (number_values(table, c) < 0).sum() for i, c in enumerate(uncounted)},
     )
+    counted = {c.name: _int(row[f"c{i}"]) for i, c in enumerate(uncounted)}
     findings = []
-    for i, c in enumerate(candidates):
-        negative, present = _int(row[f"c{i}"]), scan.present(c)
+    for c in candidates:
+        negative, present = counted.get(c.name, c.negatives), scan.present(c)
         if 0 < negative <= (1 - LIMITS.holds) * present:
             findings.append(
                 Finding(
@@ -129,36 +131,25 @@ def negatives(name: str, table: ir.Table, scan: TableScan) -> Check:
     return Check(findings)
 
 
-def sentinel_values(c: ColumnScan) -> list[float]:
-    """The sentinel values that would stand apart from ``c``'s values: beyond its far-out
-    fences, or (a code or score of few values) far above or below all its other values."""
-    out = []
-    for v in SENTINELS:
-        if c.fence_scale == "log":
-            apart = v <= 0 or v < c.low_fence or v > c.high_fence
-        elif c.fence_scale == "raw":
-            apart = v < c.low_fence or v > c.high_fence
-        else:
-            apart = v >= 99 or v < 0
-        if apart and c.minimum is not None and c.minimum <= v <= c.maximum:
-            out.append(float(v))
-    return out
-
-
 def sentinels(name: str, table: ir.Table, scan: TableScan) -> tuple[Check, dict[str, list]]:
     """Values such as 999 or -1 piled up far from the rest: codes for "unknown" in a number
     column. Returns the finding and the sentinel values found per column (the contract
     leaves them out of the allowed range)."""
-    asked = {}
+    asked, counted = {}, {}
     for c in _numbers(scan):
         for v in sentinel_values(c):
+            if c.sentinel_rows is not None and v in c.sentinel_rows:  # a scan counted them
+                counted[f"c{len(asked)}"] = c.sentinel_rows[v]
             asked[f"c{len(asked)}"] = (c, v)
     if not asked:
         return Check(), {}
-    row = _row(table, **{k: (number_values(table, c) == v).sum() for k, (c, v) in asked.items()})
+    uncounted = {k: cv for k, cv in asked.items() if k not in counted}
+    row = _row(
+        table, **{k: (number_values(table, c) == v).sum() for k, (c, v) in uncounted.items()}
+    )
     findings, found = [], {}
     for key, (c, v) in asked.items():
-        count = _int(row[key])
+        count = counted[key] if key in counted else _int(row[key])
         if count >= max(LIMITS.sentinel_rows, LIMITS.sentinel_share * scan.present(c)):
             found.setdefault(c.name, []).append(v)
             findings.append(

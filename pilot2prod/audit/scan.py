@@ -81,6 +81,8 @@ PII_INTEGER_MIN = 10**7
 #: module reports the exceptions). A column whose negatives are no more than the rest is
 #: otherwise non-negative: it is fenced on the log scale like one without negatives.
 RULE_HOLDS = 0.98
+#: Values that stand for "unknown" or "not applicable" in number columns, when they stand apart.
+SENTINELS = (-1, 0, 99, 999, 9999, 99999, 999999, 9999999, 99999999)
 
 
 @dataclass
@@ -110,6 +112,10 @@ class ColumnScan:
     outliers: int = 0
     worst: list[float] = field(default_factory=list)  # the values furthest beyond the fences
     newest: object = None  # the newest value of a timestamp column
+    #: Number columns: values below zero, and the rows holding each of the column's
+    #: :func:`sentinel_values` (None: not counted by a scan).
+    negatives: int | None = None
+    sentinel_rows: dict[float, int] | None = None
 
 
 class TextValues:
@@ -495,6 +501,22 @@ def more_symmetric_on_log(q1: float, median: float, q3: float) -> bool:
 NON_POSITIVE_SHARE = 0.05
 
 
+def sentinel_values(c: ColumnScan) -> list[float]:
+    """The sentinel values that would stand apart from ``c``'s values: beyond its far-out
+    fences, or (a code or score of few values) far above or below all its other values."""
+    out = []
+    for v in SENTINELS:
+        if c.fence_scale == "log":
+            apart = v <= 0 or v < c.low_fence or v > c.high_fence
+        elif c.fence_scale == "raw":
+            apart = v < c.low_fence or v > c.high_fence
+        else:
+            apart = v >= 99 or v < 0
+        if apart and c.minimum is not None and c.minimum <= v <= c.maximum:
+            out.append(float(v))
+    return out
+
+
 def _fence(s: ColumnScan, scale: str, q1: float | None, q3: float | None, k: float) -> None:
     """Tukey's far-out fences ``k`` interquartile ranges beyond the quartiles, on ``scale``."""
     s.q1, s.q3 = q1, q3
@@ -545,6 +567,7 @@ def _quartiles(table: ir.Table, scans: list[ColumnScan], tukey_k: float) -> None
     wanted: dict[int, str] = {}
     for i, s in enumerate(scans):
         s.minimum, s.maximum = _float(ranges[f"c{i}_lo"]), _float(ranges[f"c{i}_hi"])
+        s.negatives = _int(ranges[f"c{i}_neg"])
         present = _int(ranges[f"c{i}_n"])
         if s.minimum is None or present == 0 or s.distinct <= 10:  # codes and flags
             continue
@@ -569,9 +592,16 @@ def _quartiles(table: ir.Table, scans: list[ColumnScan], tukey_k: float) -> None
     for i, (q1, q3) in _quantiles(table, scans, later).items():
         _fence(scans[i], "raw", q1, q3, tukey_k)
     fenced = {i: s for i, s in enumerate(scans) if s.fence_scale}
-    if not fenced:
-        return
-    aggregates = {}
+    # The rows holding a sentinel value (999, -1) are counted in the same pass as those
+    # beyond the fences: the sentinel rule reads them from the scan.
+    aggregates: dict[str, ir.Value] = {}
+    asked: dict[str, tuple[ColumnScan, float]] = {}
+    for s in scans:
+        s.sentinel_rows = {}
+        for v in sentinel_values(s):
+            key = f"s{len(asked)}"
+            asked[key] = (s, v)
+            aggregates[key] = (number_values(table, s) == v).sum()
     for i, s in fenced.items():
         values = number_values(table, s)
         low = (
@@ -580,7 +610,11 @@ def _quartiles(table: ir.Table, scans: list[ColumnScan], tukey_k: float) -> None
             else values < s.low_fence
         )
         aggregates[f"c{i}"] = (low | (values > s.high_fence)).sum()
+    if not aggregates:
+        return
     row = _quantile_row(table, aggregates)
+    for key, (s, v) in asked.items():
+        s.sentinel_rows[v] = _int(row[key])
     for i, s in fenced.items():
         s.outliers = _int(row[f"c{i}"])
     # A number that may be a phone is never shown.

@@ -192,3 +192,30 @@ def test_gaps_read_the_same_from_one_joint_query_or_one_query_per_category(tmp_p
     assert joint[1] == separate[1] == {"resolved"}
     assert joint[2] == separate[2] == [["survey_comment", "survey_score"]]
     assert [f.message for f in joint[0].findings] == [f.message for f in separate[0].findings]
+
+
+def test_negatives_and_sentinels_read_from_the_scan_equal_a_query_of_their_own(tmp_path):
+    """The scan counts negatives and sentinel values in passes it makes anyway; the rules
+    read them from it. Without those counts the rules query the table: the same findings."""
+    from dataclasses import replace
+
+    from pilot2prod.audit import rules
+    from pilot2prod.audit.scan import scan_table
+    from pilot2prod.audit.validity import TUKEY_K
+
+    planted(clean()).to_csv(tmp_path / "planted.csv", index=False)
+    table = open_estate(discover(str(tmp_path / "planted.csv"))).opened[0].table
+    scan = scan_table(table, TUKEY_K)
+    assert scan.columns["age"].sentinel_rows[999.0] == 30
+    assert scan.columns["handling_minutes"].negatives == 10
+    uncounted = replace(
+        scan,
+        columns={
+            k: replace(c, negatives=None, sentinel_rows=None) for k, c in scan.columns.items()
+        },
+    )
+    for check in (rules.negatives, lambda *a: rules.sentinels(*a)[0]):
+        counted = [f.message for f in check("planted", table, scan).findings]
+        queried = [f.message for f in check("planted", table, uncounted).findings]
+        assert counted == queried and counted
+    assert rules.sentinels("planted", table, scan)[1] == {"age": [999.0]}
