@@ -11,7 +11,7 @@ import os
 import sys
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TextIO
@@ -184,6 +184,55 @@ def _failure(nb_path: Path, exc: Exception) -> Pilot2ProdError:
 
 
 @contextmanager
+def started_kernel(cwd: Path) -> Iterator[Any]:
+    """A Python kernel started now, in ``cwd``, for papermill to run a notebook in; shut down
+    on leaving.
+
+    Starting it before papermill and nbconvert are imported lets the kernel boot (about a
+    second) while they load and the report template compiles, instead of after. The kernel is
+    started as nbclient starts its own (history in memory); nbclient leaves a kernel it did
+    not start running, so it is shut down here, with the clients that talked to it."""
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
+
+    clients: list[Any] = []
+
+    class Manager(AsyncKernelManager):
+        def client(self, **kwargs: Any) -> Any:
+            made = super().client(**kwargs)
+            clients.append(made)
+            return made
+
+    manager = Manager(kernel_name="python3")
+    manager.stop_requested = False  # set by stop_soon
+    run_sync(manager.start_kernel)(
+        cwd=str(cwd), extra_arguments=["--HistoryManager.hist_file=:memory:"]
+    )
+    try:
+        yield manager
+    finally:
+        for client in clients:
+            client.stop_channels()
+        if not manager.stop_requested:
+            run_sync(manager.shutdown_kernel)(now=False)  # asks, waits, cleans up
+        else:  # asked already: wait (a kernel that does not end in time is killed)
+            try:
+                run_sync(manager.finish_shutdown)()
+            finally:
+                run_sync(manager.cleanup_resources)()
+
+
+def stop_soon(kernel: Any) -> None:
+    """Ask a :func:`started_kernel` to shut down without waiting for it (leaving the context
+    waits)."""
+    from jupyter_core.utils import run_sync
+
+    if run_sync(kernel.is_alive)():
+        run_sync(kernel.request_shutdown)()
+        kernel.stop_requested = True
+
+
+@contextmanager
 def kernel_log(path: Path) -> Iterator[TextIO]:
     """Send the kernel's own chatter (warnings, shutdown tracebacks from its messaging layer)
     to ``path`` instead of the user's terminal; yield a handle on the real terminal for the
@@ -206,8 +255,24 @@ def kernel_log(path: Path) -> Iterator[TextIO]:
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-def export_html(executed: Path) -> tuple[Path, Path]:
-    """Write ``<name>.html`` and ``<name>.no-code.html`` beside the executed notebook."""
+def report_exporter():  # noqa: ANN201 - nbconvert's HTMLExporter, imported here
+    """The exporter both reports are rendered with, ready: its template compiled and the
+    parsers and highlighters it uses loaded, by rendering a two-cell notebook (about as long
+    as rendering a report the first time; :func:`run_notebook` does it while the kernel
+    starts)."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="report", extra_template_basedirs=[str(TEMPLATES)])
+    warm = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("# Report"), nbformat.v4.new_code_cell("1 + 1")]
+    )
+    exporter.from_notebook_node(warm)
+    return exporter
+
+
+def export_html(executed: Path, exporter=None) -> tuple[Path, Path]:  # noqa: ANN001
+    """Write ``<name>.html`` and ``<name>.no-code.html`` beside the executed notebook.
+    ``exporter``: a :func:`report_exporter` (else one is made)."""
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(executed), as_version=4)
@@ -216,7 +281,12 @@ def export_html(executed: Path) -> tuple[Path, Path]:
         warnings.filterwarnings("ignore", message="Your element with mimetype")
         # One exporter for both: its compiled template is reused (compiling it took as long
         # as rendering a report).
-        exporter = HTMLExporter(template_name="report", extra_template_basedirs=[str(TEMPLATES)])
+        if exporter is None:
+            exporter = HTMLExporter(
+                template_name="report", extra_template_basedirs=[str(TEMPLATES)]
+            )
+        exporter.exclude_input = exporter.exclude_input_prompt = False
+        exporter.exclude_output_prompt = False
         full, _ = exporter.from_notebook_node(nb)
         exporter.exclude_input = exporter.exclude_input_prompt = True
         exporter.exclude_output_prompt = True
@@ -246,9 +316,6 @@ def run_notebook(
     ``log`` the kernel log inside it (an engagement keeps its logs apart from the deliverables).
     With ``relative``, paths are injected and recorded relative to ``cwd`` (the notebook runs
     there), so that the executed notebook and ``parameters.yaml`` carry no machine paths."""
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
     cwd = (cwd or Path.cwd()).resolve()
     path = find_notebook(name)
     values = resolve_parameters(path, from_file, from_text, cwd)
@@ -268,30 +335,41 @@ def run_notebook(
     # Secrets stay in the environment: the kernel inherits it and nothing is injected.
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
-    with kernel_log(log or folder / "kernel.log") as terminal:
-        try:
-            pm.execute_notebook(
-                str(path),
-                str(executed),
-                parameters=values,
-                kernel_name="python3",
-                cwd=str(cwd),
-                execution_timeout=timeout,
-                progress_bar={"file": terminal} if progress else False,
-                log_output=False,
-                request_save_on_cell_execute=False,
-            )
-        except PapermillExecutionError as exc:
-            failure = _failure(executed, exc)
-        else:
-            failure = None
-    if relative and executed.exists():
-        _relative_papermill_paths(executed, path)
-    if failure is not None:
-        if executed.exists():
-            export_html(executed)
-        raise failure
-    html, html_no_code = export_html(executed)
+    with ExitStack() as running:
+        # The kernel writes to the log from its start to its end; papermill's progress bar to
+        # the terminal.
+        with kernel_log(log or folder / "kernel.log") as terminal:
+            kernel = running.enter_context(started_kernel(cwd))
+            # Loaded while the kernel starts.
+            import papermill as pm
+            from papermill.exceptions import PapermillExecutionError
+
+            exporter = report_exporter()
+            try:
+                pm.execute_notebook(
+                    str(path),
+                    str(executed),
+                    parameters=values,
+                    kernel_name="python3",
+                    cwd=str(cwd),
+                    execution_timeout=timeout,
+                    progress_bar={"file": terminal} if progress else False,
+                    log_output=False,
+                    request_save_on_cell_execute=False,
+                    km=kernel,
+                )
+            except PapermillExecutionError as exc:
+                failure = _failure(executed, exc)
+            else:
+                failure = None
+        stop_soon(kernel)  # it ends while the reports are written
+        if relative and executed.exists():
+            _relative_papermill_paths(executed, path)
+        if failure is not None:
+            if executed.exists():
+                export_html(executed, exporter)
+            raise failure
+        html, html_no_code = export_html(executed, exporter)
     return RunResult(folder, executed, html, html_no_code, values)
 
 

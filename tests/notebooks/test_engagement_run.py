@@ -24,7 +24,7 @@ def planted_personal_values() -> set[str]:
     numbers, IBANs, and the e-mails and phones written into ticket bodies."""
     data = repo_file("datasets", "acme")
     values: set[str] = set()
-    crm = pd.read_excel(data / "crm_accounts.xlsx", sheet_name=None)
+    crm = pd.read_excel(data / "crm_accounts.xlsx", sheet_name=None, engine="openpyxl")
     for frame in crm.values():
         for column in ("contact_name", "contact_email", "contact_phone", "name", "email", "phone"):
             if column in frame:
