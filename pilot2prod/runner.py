@@ -213,7 +213,9 @@ def started_kernel(cwd: Path) -> Iterator[Any]:
     finally:
         for client in clients:
             client.stop_channels()
-        if not manager.stop_requested:
+        if not run_sync(manager.is_alive)():  # ended already (or died): only clean up
+            run_sync(manager.cleanup_resources)()
+        elif not manager.stop_requested:
             run_sync(manager.shutdown_kernel)(now=False)  # asks, waits, cleans up
         else:  # asked already: wait (a kernel that does not end in time is killed)
             try:

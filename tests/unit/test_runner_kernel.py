@@ -41,3 +41,15 @@ def test_kernel_is_gone_when_the_run_fails(tmp_path):
         raise RuntimeError("the notebook failed")
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_a_kernel_that_died_is_cleaned_up(tmp_path):
+    """A kernel killed mid-run (out of memory, say): leaving the context does not fail."""
+    import signal
+
+    with pytest.raises(RuntimeError), started_kernel(tmp_path) as kernel:
+        process = kernel.provisioner.process
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        raise RuntimeError("the kernel died")
+    assert not run_sync(kernel.is_alive)()
