@@ -172,7 +172,9 @@ def test_a_5_mb_page_is_indexed_in_bounded_memory(docs):
 
 
 HTML_PIECES = st.one_of(
-    st.text(max_size=40),
+    # Free text never holds a 'v' or a '{', so it cannot spell the script's 'var x' or the
+    # style's 'p{}' that the test looks for (Hypothesis tries the test's own strings as text).
+    st.text(st.characters(exclude_characters="v{"), max_size=40),
     st.sampled_from(
         [
             "<html>",
