@@ -198,13 +198,14 @@ def started_kernel(cwd: Path) -> Iterator[Any]:
     clients: list[Any] = []
 
     class Manager(AsyncKernelManager):
+        stop_requested = False  # set by stop_soon
+
         def client(self, **kwargs: Any) -> Any:
             made = super().client(**kwargs)
             clients.append(made)
             return made
 
     manager = Manager(kernel_name="python3")
-    manager.stop_requested = False  # set by stop_soon
     run_sync(manager.start_kernel)(
         cwd=str(cwd), extra_arguments=["--HistoryManager.hist_file=:memory:"]
     )
@@ -272,21 +273,13 @@ def report_exporter():  # noqa: ANN201 - nbconvert's HTMLExporter, imported here
     return exporter
 
 
-def export_html(executed: Path, exporter=None) -> tuple[Path, Path]:  # noqa: ANN001
-    """Write ``<name>.html`` and ``<name>.no-code.html`` beside the executed notebook.
-    ``exporter``: a :func:`report_exporter` (else one is made)."""
-    from nbconvert import HTMLExporter
-
+def export_html(executed: Path, exporter) -> tuple[Path, Path]:  # noqa: ANN001
+    """Write ``<name>.html`` and ``<name>.no-code.html`` beside the executed notebook, both
+    with one :func:`report_exporter` (its compiled template reused)."""
     nb = nbformat.read(str(executed), as_version=4)
     with warnings.catch_warnings():
         # Glued values carry a mimetype HTML cannot show; they are meant to be invisible.
         warnings.filterwarnings("ignore", message="Your element with mimetype")
-        # One exporter for both: its compiled template is reused (compiling it took as long
-        # as rendering a report).
-        if exporter is None:
-            exporter = HTMLExporter(
-                template_name="report", extra_template_basedirs=[str(TEMPLATES)]
-            )
         exporter.exclude_input = exporter.exclude_input_prompt = False
         exporter.exclude_output_prompt = False
         full, _ = exporter.from_notebook_node(nb)

@@ -135,14 +135,17 @@ def sentinels(name: str, table: ir.Table, scan: TableScan) -> tuple[Check, dict[
     """Values such as 999 or -1 piled up far from the rest: codes for "unknown" in a number
     column. Returns the finding and the sentinel values found per column (the contract
     leaves them out of the allowed range)."""
-    asked, counted = {}, {}
+    asked = {}
     for c in _numbers(scan):
         for v in sentinel_values(c):
-            if c.sentinel_rows is not None and v in c.sentinel_rows:  # a scan counted them
-                counted[f"c{len(asked)}"] = c.sentinel_rows[v]
             asked[f"c{len(asked)}"] = (c, v)
     if not asked:
         return Check(), {}
+    counted = {  # the scan counts them where it set the fences
+        k: c.sentinel_rows[v]
+        for k, (c, v) in asked.items()
+        if c.sentinel_rows is not None and v in c.sentinel_rows
+    }
     uncounted = {k: cv for k, cv in asked.items() if k not in counted}
     row = _row(
         table, **{k: (number_values(table, c) == v).sum() for k, (c, v) in uncounted.items()}
