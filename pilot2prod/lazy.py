@@ -18,6 +18,8 @@ def lazy_attributes(modules: dict[str, str], namespace: dict[str, Any]) -> Calla
     """A module ``__getattr__`` that imports ``modules[name]`` for ``name`` and caches it in
     ``namespace`` (the package's ``globals()``)."""
 
+    namespace["__lazy_modules__"] = tuple(dict.fromkeys(modules.values()))
+
     def __getattr__(name: str) -> Any:
         if name not in modules:
             raise AttributeError(f"module {namespace['__name__']!r} has no attribute {name!r}")
@@ -26,6 +28,22 @@ def lazy_attributes(modules: dict[str, str], namespace: dict[str, Any]) -> Calla
         return value
 
     return __getattr__
+
+
+def preload(package: str) -> None:
+    """Import ``package``, the modules its lazy attributes load and the ones it lists in
+    ``PRELOAD`` (libraries its computations load on first use, such as an Ibis backend).
+
+    The runner has a notebook's kernel do this while it boots, in the time the run spends
+    loading papermill and the report template anyway, so the notebook's first cell does not
+    wait for these imports. A module that fails to import is left for the notebook's own
+    import to report."""
+    module = importlib.import_module(package)
+    for name in (*getattr(module, "__lazy_modules__", ()), *getattr(module, "PRELOAD", ())):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue
 
 
 def import_pandera() -> ModuleType:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -24,6 +24,7 @@ from pilot2prod.errors import NotebookFailed, ParameterError, Pilot2ProdError
 from pilot2prod.jsonable import to_jsonable
 from pilot2prod.params import (
     NotebookParameter,
+    chapter_of,
     check_names,
     coerce,
     notebook_parameters,
@@ -184,14 +185,16 @@ def _failure(nb_path: Path, exc: Exception) -> Pilot2ProdError:
 
 
 @contextmanager
-def started_kernel(cwd: Path) -> Iterator[Any]:
+def started_kernel(cwd: Path, preload: Sequence[str] = ()) -> Iterator[Any]:
     """A Python kernel started now, in ``cwd``, for papermill to run a notebook in; shut down
-    on leaving.
+    on leaving. It imports the modules ``preload`` names (see :func:`pilot2prod.lazy.preload`)
+    while it boots.
 
     Starting it before papermill and nbconvert are imported lets the kernel boot (about a
-    second) while they load and the report template compiles, instead of after. The kernel is
-    started as nbclient starts its own (history in memory); nbclient leaves a kernel it did
-    not start running, so it is shut down here, with the clients that talked to it."""
+    second) while they load and the report template compiles, instead of after; the kernel is
+    the quicker of the two, and the imports fill its wait. The kernel is started as nbclient
+    starts its own (history in memory); nbclient leaves a kernel it did not start running, so
+    it is shut down here, with the clients that talked to it."""
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync
 
@@ -206,9 +209,13 @@ def started_kernel(cwd: Path) -> Iterator[Any]:
             return made
 
     manager = Manager(kernel_name="python3")
-    run_sync(manager.start_kernel)(
-        cwd=str(cwd), extra_arguments=["--HistoryManager.hist_file=:memory:"]
-    )
+    arguments = ["--HistoryManager.hist_file=:memory:"]
+    # Run at start-up in the notebook's namespace, so the statement binds no name there.
+    arguments += [
+        f'--IPKernelApp.exec_lines=__import__("pilot2prod.lazy", fromlist=["_"]).preload({m!r})'
+        for m in preload
+    ]
+    run_sync(manager.start_kernel)(cwd=str(cwd), extra_arguments=arguments)
     try:
         yield manager
     finally:
@@ -334,7 +341,8 @@ def run_notebook(
         # The kernel writes to the log from its start to its end; papermill's progress bar to
         # the terminal.
         with kernel_log(log or folder / "kernel.log") as terminal:
-            kernel = running.enter_context(started_kernel(cwd))
+            preload = ["pilot2prod.notebook", *filter(None, [chapter_of(path)])]
+            kernel = running.enter_context(started_kernel(cwd, preload))
             # Loaded while the kernel starts.
             import papermill as pm
             from papermill.exceptions import PapermillExecutionError

@@ -17,6 +17,9 @@ _LAZY = {
     "write_outputs": "pilot2prod.audit.result",
 }
 
+# Loaded on a source's first query; a run's kernel imports it while it boots (pilot2prod.lazy).
+PRELOAD = ("ibis.backends.duckdb",)
+
 __all__ = ["Parameters", "Result", "run", "write_outputs"]
 
 

@@ -11,22 +11,25 @@ from jupyter_core.utils import run_sync
 from pilot2prod.runner import started_kernel, stop_soon
 
 
+def printed(kernel, code: str) -> str:
+    """What ``code`` prints, run in ``kernel``."""
+    client = kernel.client()
+    client.start_channels()
+    run_sync(client.wait_for_ready)(timeout=60)
+    out: list[str] = []
+
+    def keep(msg: dict) -> None:
+        if msg["msg_type"] == "stream":
+            out.append(msg["content"]["text"])
+
+    run_sync(client.execute_interactive)(code, output_hook=keep, timeout=60)
+    return "".join(out)
+
+
 @pytest.mark.parametrize("early", [True, False])
 def test_kernel_runs_in_the_folder_and_is_gone_afterwards(tmp_path, early):
     with started_kernel(tmp_path) as kernel:
-        client = kernel.client()
-        client.start_channels()
-        run_sync(client.wait_for_ready)(timeout=60)
-        printed: list[str] = []
-
-        def keep(msg: dict) -> None:
-            if msg["msg_type"] == "stream":
-                printed.append(msg["content"]["text"])
-
-        run_sync(client.execute_interactive)(
-            "import os; print(os.getcwd(), os.getpid())", output_hook=keep, timeout=60
-        )
-        cwd, pid = "".join(printed).split()
+        cwd, pid = printed(kernel, "import os; print(os.getcwd(), os.getpid())").split()
         assert os.path.samefile(cwd, tmp_path)
         if early:
             stop_soon(kernel)
@@ -53,3 +56,16 @@ def test_a_kernel_that_died_is_cleaned_up(tmp_path):
         process.wait()
         raise RuntimeError("the kernel died")
     assert not run_sync(kernel.is_alive)()
+
+
+def test_the_kernel_imports_what_it_is_told_while_it_boots_and_binds_no_name(tmp_path):
+    """The chapter's modules are imported before the first cell runs; the notebook's namespace
+    gets nothing from it (a stray name there could hide a missing import)."""
+    with started_kernel(tmp_path, ["pilot2prod.audit"]) as kernel:
+        seen = printed(
+            kernel,
+            "import sys\n"
+            "print(sorted(m for m in ('pilot2prod.audit.result', 'ibis.backends.duckdb')"
+            " if m in sys.modules), [n for n in ('pilot2prod', 'ibis') if n in globals()])",
+        )
+    assert seen.strip() == "['ibis.backends.duckdb', 'pilot2prod.audit.result'] []"
