@@ -22,8 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from pilot2prod.errors import ParameterError, Pilot2ProdError
 from pilot2prod.handoff import METRIC_SPEC_FILE, MODEL_FOLDER, sha256_of
 from pilot2prod.jsonable import to_jsonable
@@ -456,6 +454,7 @@ def prepare_book(
     re-executes. The parameters cells are tagged ``remove-cell`` so that a page opens with its
     title; the values used stay in the notebook. ``handoffs_from``, an engagement folder of the
     same engagement (``make book`` runs the playbook first), supplies the hand-offs."""
+    import nbformat
     import papermill as pm
 
     out = Path(out).resolve()

@@ -26,17 +26,19 @@ import dataclasses
 import difflib
 import importlib
 import io
+import json
 import re
 import sys
 import tokenize
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, get_type_hints
-
-import nbformat
+from typing import TYPE_CHECKING, Any, ClassVar, get_type_hints
 
 from pilot2prod.errors import ParameterError
+
+if TYPE_CHECKING:  # reading notebooks imports nbformat; a chapter's kernel never does
+    import nbformat
 
 TYPE_NAMES = {"str": str, "int": int, "float": float, "bool": bool}
 _TRUE = {"true", "yes", "1", "on"}
@@ -303,9 +305,24 @@ def parameters_cell(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def chapter_of(path: str | Path) -> str | None:
-    """The chapter package a notebook names in its metadata (``pilot2prod.chapter``)."""
-    nb = nbformat.read(str(path), as_version=4)
-    return nb.metadata.get("pilot2prod", {}).get("chapter")
+    """The chapter package a notebook names in its metadata (``pilot2prod.chapter``).
+
+    Read as plain JSON: a run asks this before it starts the notebook's kernel, and nbformat
+    (with its schema validator) would take a fifth of a second to import first."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            notebook = json.load(fh)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        notebook = None
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        raise ParameterError(
+            f"'{path.name}' is not a Jupyter notebook (an .ipynb file holds JSON with its "
+            "cells); give a notebook saved by Jupyter, or a playbook notebook's name."
+        )
+    metadata = notebook.get("metadata")
+    found = metadata.get("pilot2prod", {}) if isinstance(metadata, dict) else {}
+    return found.get("chapter") if isinstance(found, dict) else None
 
 
 def parameter_class_of(path: str | Path) -> type[Parameters] | None:
@@ -322,6 +339,8 @@ def notebook_parameters(path: str | Path) -> list[NotebookParameter]:
     cls = parameter_class_of(path)
     if cls is not None:
         return cls.declared()
+    import nbformat
+
     nb = nbformat.read(str(path), as_version=4)
     source = parameters_cell(nb).source
     comments: dict[int, str] = {}
@@ -350,6 +369,8 @@ def sync_notebook(path: Path) -> bool:
     cls = parameter_class_of(path)
     if cls is None:
         return False
+    import nbformat
+
     nb = nbformat.read(str(path), as_version=4)
     cell = parameters_cell(nb)
     wanted = cls.cell_source()

@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TextIO
 
-import nbformat
+# nbformat, papermill and nbconvert are imported where used: a run starts its kernel first.
 import yaml
 
 from pilot2prod import errors
@@ -53,6 +53,8 @@ def available_notebooks() -> list[Path]:
 
 
 def notebook_title(path: Path) -> str:
+    import nbformat
+
     nb = nbformat.read(str(path), as_version=4)
     return nb.metadata.get("pilot2prod", {}).get("title", path.stem)
 
@@ -150,6 +152,8 @@ def relative_paths(notebook: Path, values: dict[str, Any], base: Path) -> dict[s
 
 def failing_cell(executed: Path) -> tuple[int, str] | None:
     """Position (1-based, in the original notebook) and first line of the cell that failed."""
+    import nbformat
+
     try:
         nb = nbformat.read(str(executed), as_version=4)
     except (OSError, ValueError):
@@ -270,6 +274,7 @@ def report_exporter():  # noqa: ANN201 - nbconvert's HTMLExporter, imported here
     parsers and highlighters it uses loaded, by rendering a two-cell notebook (about as long
     as rendering a report the first time; :func:`run_notebook` does it while the kernel
     starts)."""
+    import nbformat
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="report", extra_template_basedirs=[str(TEMPLATES)])
@@ -283,6 +288,8 @@ def report_exporter():  # noqa: ANN201 - nbconvert's HTMLExporter, imported here
 def export_html(executed: Path, exporter) -> tuple[Path, Path]:  # noqa: ANN001
     """Write ``<name>.html`` and ``<name>.no-code.html`` beside the executed notebook, both
     with one :func:`report_exporter` (its compiled template reused)."""
+    import nbformat
+
     nb = nbformat.read(str(executed), as_version=4)
     with warnings.catch_warnings():
         # Glued values carry a mimetype HTML cannot show; they are meant to be invisible.
@@ -379,6 +386,8 @@ def run_notebook(
 def _relative_papermill_paths(executed: Path, source: Path) -> None:
     """papermill records the absolute paths of the source and executed notebooks in the
     executed one's metadata; keep only their names."""
+    import nbformat
+
     nb = nbformat.read(str(executed), as_version=4)
     record = nb.metadata.get("papermill", {})
     record["input_path"] = source.name

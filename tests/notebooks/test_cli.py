@@ -110,29 +110,58 @@ def test_checking_and_preparing_load_no_engine_or_model_library(tmp_path):
     assert len(list((tmp_path / "book").glob("*.ipynb"))) == 7
 
 
-def test_a_run_writes_its_parameters_before_loading_pandas_or_matplotlib(tmp_path):
-    """The command line spends nothing on the notebook's libraries: it checks and writes the
-    parameters, starts the kernel and waits (those imports took a second of every run)."""
+def imported_by_then(tmp_path, patched: str, heavy: tuple[str, ...], call: str) -> list[str]:
+    """Which of ``heavy`` a fresh process running ``call`` (a run of Chapter 2 on a small file
+    in ``tmp_path``) has imported when it first calls ``patched`` (``module.function``)."""
+    module, function = patched.rsplit(".", 1)
     code = (
-        "import sys\n"
-        "import papermill\n"
-        "from pilot2prod import runner\n"
+        f"import sys\nimport {module}\n"
         "def stop(*args, **kwargs):\n"
-        "    heavy = ('pandas', 'matplotlib', 'duckdb', 'ibis')\n"
-        "    print(sorted(m for m in heavy if m in sys.modules))\n"
+        f"    print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
         "    raise SystemExit(0)\n"
-        "papermill.execute_notebook = stop\n"
-        "runner.run_notebook('02_data_audit', from_text={'sources': 'x.csv', "
-        "'as_of': '2026-01-01'}, out='runs', progress=False)\n"
+        f"{patched} = stop\n"
+        f"{call}\n"
     )
     (tmp_path / "x.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+    return eval(result.stdout.strip().splitlines()[-1])  # noqa: S307 - a list of names
+
+
+def test_a_run_writes_its_parameters_before_loading_pandas_or_matplotlib(tmp_path):
+    """The command line spends nothing on the notebook's libraries: it checks and writes the
+    parameters, starts the kernel and waits (those imports took a second of every run)."""
+    call = (
+        "from pilot2prod import runner\n"
+        "runner.run_notebook('02_data_audit', from_text={'sources': 'x.csv', "
+        "'as_of': '2026-01-01'}, out='runs', progress=False)"
+    )
+    heavy = ("pandas", "matplotlib", "duckdb", "ibis")
+    assert imported_by_then(tmp_path, "papermill.execute_notebook", heavy, call) == []
     written = list((tmp_path / "runs").glob("02_data_audit/*/parameters.yaml"))
     assert len(written) == 1 and "as_of: '2026-01-01'" in written[0].read_text()
+
+
+def test_a_run_starts_its_kernel_before_loading_the_notebook_libraries(tmp_path):
+    """The kernel boots while the command line loads papermill and nbconvert: nothing of
+    theirs (nbformat's schema validator included) is imported before it starts."""
+    call = (
+        "from pilot2prod.cli import main\n"
+        "main(['run', '02_data_audit', '-p', 'sources=x.csv', '-p', 'as_of=2026-01-01', "
+        "'--out', 'runs', '--quiet'])"
+    )
+    heavy = ("nbformat", "jsonschema", "papermill", "nbconvert", "pandas")
+    assert imported_by_then(tmp_path, "pilot2prod.runner.started_kernel", heavy, call) == []
+
+
+@pytest.mark.parametrize("text", ["not json", "{}", "[1, 2]"])
+def test_a_file_that_is_not_a_notebook(cli_here, tmp_path, text):
+    (tmp_path / "mine.ipynb").write_text(text, encoding="utf-8")
+    result = cli_here("run", "mine.ipynb", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "'mine.ipynb' is not a Jupyter notebook" in one_sentence(result)
 
 
 def test_unknown_notebook(tmp_path):
