@@ -61,3 +61,23 @@ def test_every_chapter_preloads_cleanly():
         module = __import__(chapter, fromlist=["_"])
         for name in (*module.__lazy_modules__, *getattr(module, "PRELOAD", ())):
             __import__(name)
+
+
+def test_preload_pauses_the_collector_and_freezes_what_it_imported(package, monkeypatch):
+    import gc
+
+    states: list[bool] = []  # whether the collector ran at each import
+    real_import = __import__("importlib").import_module
+
+    def watched(name: str):
+        states.append(gc.isenabled())
+        return real_import(name)
+
+    monkeypatch.setattr("pilot2prod.lazy.importlib.import_module", watched)
+    assert gc.isenabled()
+    try:
+        preload(package)
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    assert states and not any(states)
