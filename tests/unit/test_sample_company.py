@@ -30,8 +30,8 @@ def test_committed_files_match_a_fresh_generation(fresh, dataset_dir):
     assert yaml.safe_load((fresh / "TRUTH.yaml").read_text()) == yaml.safe_load(
         (dataset_dir / "TRUTH.yaml").read_text()
     )
-    committed = pd.read_excel(dataset_dir / "crm_accounts.xlsx", sheet_name=None)
-    regenerated = pd.read_excel(fresh / "crm_accounts.xlsx", sheet_name=None)
+    committed = pd.read_excel(dataset_dir / "crm_accounts.xlsx", sheet_name=None, engine="openpyxl")
+    regenerated = pd.read_excel(fresh / "crm_accounts.xlsx", sheet_name=None, engine="openpyxl")
     assert committed.keys() == regenerated.keys()
     for sheet in committed:
         pd.testing.assert_frame_equal(committed[sheet], regenerated[sheet])
@@ -65,7 +65,9 @@ def test_planted_defects_are_in_the_files(tickets, truth, dataset_dir):
         a = tickets.set_index("ticket_id").loc[first]
         b = tickets.set_index("ticket_id").loc[second]
         assert (a["subject"], a["body"]) == (b["subject"], b["body"])
-    accounts = pd.read_excel(dataset_dir / "crm_accounts.xlsx", sheet_name="accounts")
+    accounts = pd.read_excel(
+        dataset_dir / "crm_accounts.xlsx", sheet_name="accounts", engine="openpyxl"
+    )
     orphans = ~tickets["customer_id"].isin(accounts["account_id"])
     assert int(orphans.sum()) == truth["defects"]["tickets_without_crm_account"]["tickets"]
     assert orphans.mean() == pytest.approx(0.07, abs=0.005)
