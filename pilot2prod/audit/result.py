@@ -23,6 +23,7 @@ from pilot2prod.errors import DataSourceError
 from pilot2prod.jsonable import to_jsonable
 from pilot2prod.sources import Estate, OpenedSource, open_estate, spec_of_reference
 from pilot2prod.sources import summary as estate_summary
+from pilot2prod.sources.formats import READABLE
 
 RELATION_COLUMNS = [
     "source",
@@ -127,12 +128,18 @@ class Result:
                 "before anyone builds on this data."
             )
         facts = [
-            ("Sources audited", f"{len(self.audits)} ({len(self.estate.failed)} unreadable)"),
+            ("Sources audited", self._sources_fact()),
             ("Blocking findings", f"{len(blocking)}"),
             ("Major findings", f"{int((findings['severity'] == 'major').sum())}"),
             ("Sources with personal data", f"{self.personal_data_table()['source'].nunique()}"),
         ]
         return Headline(answer, verdict, facts)
+
+    def _sources_fact(self) -> str:
+        notes = [f"{len(self.estate.failed)} unreadable"]
+        if self.estate.skipped:
+            notes.append(f"{len(self.estate.skipped)} other file(s) skipped: not data")
+        return f"{len(self.audits)} ({'; '.join(notes)})"
 
     def glue_values(self) -> dict[str, Any]:
         """Numbers the Chapter 2 prose quotes (glued as ``c2_*``)."""
@@ -161,6 +168,7 @@ class Result:
             "gate": self.scorecard.gate(),
             "sources": len(self.audits),
             "failed": [{"source": f.spec.name, "reason": f.reason} for f in self.estate.failed],
+            "skipped": [s.name for s in self.estate.skipped],
             "scorecard": self.scorecard.table().to_dict("records"),
             "findings": self.scorecard.findings().to_dict("records"),
             "glue": self.glue_values(),
@@ -288,6 +296,12 @@ def run(p: Parameters) -> Result:
         )
     now = p.now
     estate = open_estate(specs)
+    if not estate.opened and not estate.failed:
+        found = ", ".join(s.name for s in estate.skipped[:3])
+        raise DataSourceError(
+            f"sources: no file in '{Path(p.sources).name}' is in a data format the audit reads "
+            f"(found {found}{', ...' if len(estate.skipped) > 3 else ''}); it reads {READABLE}."
+        )
     if not estate.opened:
         reasons = "; ".join(f"{f.spec.name}: {f.reason}" for f in estate.failed[:3])
         raise DataSourceError(f"sources: no source could be read ({reasons}).")

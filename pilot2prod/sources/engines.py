@@ -31,6 +31,7 @@ import pandas as pd
 
 from pilot2prod.errors import ParameterError
 from pilot2prod.sources.formats import (
+    READABLE,
     TextDialect,
     extract_member,
     sniff_text,
@@ -81,6 +82,8 @@ class SourceFailure:
 class Estate:
     opened: list[OpenedSource] = field(default_factory=list)
     failed: list[SourceFailure] = field(default_factory=list)
+    #: Files a folder or glob holds in no data format (README.md, a PDF): listed, not audited.
+    skipped: list[SourceSpec] = field(default_factory=list)
 
 
 _DATA_LIKE = r"^[+-]?\d+([.,]\d+)?$|^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{6,}|@"
@@ -113,8 +116,14 @@ def _check_file(spec: SourceSpec) -> str | None:
     if p.stat().st_size == 0:
         return "the file is empty (0 bytes)"
     if spec.kind == "unknown":
-        return f"unsupported format '{''.join(Path(p).suffixes) or '(none)'}'"
+        return not_a_data_file(spec.location)
     return None
+
+
+def not_a_data_file(path: str) -> str:
+    """Why a file is not read: its format, and the formats that are."""
+    suffix = "".join(Path(path).suffixes) or "no suffix"
+    return f"'{suffix}' is not a data format the audit reads ({READABLE})"
 
 
 def _literal(value: str) -> str:
@@ -559,6 +568,9 @@ def open_estate(specs: list[SourceSpec]) -> Estate:
     con = estate_connection()
     estate = Estate()
     for spec in specs:
+        if spec.discovered and spec.kind == "unknown":
+            estate.skipped.append(spec)
+            continue
         result = open_source(spec, con)
         if isinstance(result, SourceFailure):
             estate.failed.append(result)
@@ -596,6 +608,21 @@ def summary(estate: Estate) -> pd.DataFrame:
                 "open_seconds": None,
                 "status": "failed",
                 "reason": f.reason,
+            }
+        )
+    for spec in estate.skipped:
+        rows.append(
+            {
+                "source": spec.name,
+                "kind": "",
+                "backend": "",
+                "location": spec.display_location,
+                "owner": spec.owner or "(unknown)",
+                "size_bytes": None,
+                "open_seconds": None,
+                "status": "skipped",
+                "reason": f"'{''.join(Path(spec.location).suffixes) or 'no suffix'}' is not a "
+                "data format: not audited",
             }
         )
     return pd.DataFrame(rows)

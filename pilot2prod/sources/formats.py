@@ -41,6 +41,11 @@ COMPRESSIONS = {".gz": "gzip", ".zst": "zstd"}
 #: A zip archive is opened member by member.
 ARCHIVE = ".zip"
 _BY_SUFFIX = {suffix: f for f in FORMATS for suffix in f.suffixes}
+#: The formats, as a sentence tells a user which ones are read.
+READABLE = (
+    ", ".join(f"{f.description} ({' '.join(f.suffixes)})" for f in FORMATS)
+    + "; text also compressed (.gz .zst) or zipped (.zip)"
+)
 TEXT_KINDS = ("csv", "json", "jsonl")
 
 

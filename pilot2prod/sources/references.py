@@ -59,6 +59,9 @@ class SourceSpec:
     sheet_keys: tuple[tuple[str, str], ...] = ()  # workbooks: (sheet, its key column)
     freshness_column: str | None = None  # None: newest date column; "": not measurable
     member: str = ""  # a file inside a zip archive
+    #: Found by walking a folder or matching a glob, not named by the user: a file in no data
+    #: format (a README, a data dictionary in PDF) is then skipped, not a source that failed.
+    discovered: bool = False
 
     @property
     def display_location(self) -> str:
@@ -209,7 +212,11 @@ def discover(target: str) -> list[SourceSpec]:
         files = sorted(Path(f) for f in glob.glob(target, recursive=True) if Path(f).is_file())
         if not files and not any(ch in target for ch in "*?["):
             files = [p]  # a single path, missing or not: its absence becomes a finding
-    return [SourceSpec(name=f.name, location=str(f), kind=kind_of(str(f))) for f in files]
+    walked = p.is_dir() or any(ch in target for ch in "*?[")  # else the one file named
+    return [
+        SourceSpec(name=f.name, location=str(f), kind=kind_of(str(f)), discovered=walked)
+        for f in files
+    ]
 
 
 def read_inventory(path: Path) -> list[SourceSpec]:
@@ -275,6 +282,7 @@ def read_inventory(path: Path) -> list[SourceSpec]:
                         location=found.location,
                         kind=found.kind,
                         group=name,
+                        discovered=True,
                         **common,
                     )
                 )

@@ -49,7 +49,9 @@ def open_table(reference: str, parameter: str, *, as_text: bool = False) -> Open
     Raises :class:`DataSourceError` naming ``parameter`` when it cannot be read, or when it
     names several tables (a workbook with several sheets, a database file, a folder) without
     saying which one. ``as_text`` keeps every value of a text file as text."""
-    specs = spec_of_reference(reference)
+    found = spec_of_reference(reference)
+    # A README beside the export in its folder is no second table.
+    specs = [s for s in found if not (s.discovered and s.kind == "unknown")] or found
     name = display_name(reference)
     if not specs:
         raise DataSourceError(f"{parameter}: '{name}' holds no file to read.")

@@ -79,6 +79,50 @@ def test_nothing_readable_is_one_sentence(tmp_path):
         audit(tmp_path)
 
 
+def test_documents_beside_the_exports_are_listed_not_audited(tmp_path):
+    """A README or a data dictionary in the exports' folder is no source that failed (it
+    made a real folder NO-GO); a file named on purpose still is."""
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    orders().to_csv(exports / "orders.csv", index=False)
+    (exports / "README.md").write_text("# Orders export\n")
+    (exports / "dictionary.pdf").write_bytes(b"%PDF-1.4\n")
+    (tmp_path / "inventory.yaml").write_text(
+        "sources:\n  - name: exports\n    location: exports/*.*\n    owner: Sales\n"
+    )
+    for target, prefix in ((exports, ""), (tmp_path / "inventory.yaml", "exports/")):
+        result = audit(target)
+        assert not result.estate.failed
+        assert sorted(s.name for s in result.estate.skipped) == [
+            f"{prefix}README.md",
+            f"{prefix}dictionary.pdf",
+        ]
+        inventory = result.inventory().set_index("source")
+        assert inventory.loc[f"{prefix}README.md", "status"] == "skipped"
+        assert "'.md' is not a data format" in inventory.loc[f"{prefix}README.md", "reason"]
+        assert result.results()["skipped"] == [f"{prefix}README.md", f"{prefix}dictionary.pdf"]
+        assert result.scorecard.go
+        assert "2 other file(s) skipped" in dict(result.headline().facts)["Sources audited"]
+    with pytest.raises(DataSourceError, match="no source could be read .*'.md' is not a data"):
+        audit(exports / "README.md")
+
+
+def test_a_folder_of_documents_only_is_one_sentence(tmp_path):
+    (tmp_path / "README.md").write_text("# Nothing here yet\n")
+    with pytest.raises(
+        DataSourceError, match=r"no file in '.*' is in a data format .*found README.md.*\(.csv"
+    ):
+        audit(tmp_path)
+
+
+def test_one_table_from_a_folder_with_a_readme(tmp_path):
+    from pilot2prod.sources import open_table
+
+    orders().to_csv(tmp_path / "orders.csv", index=False)
+    (tmp_path / "README.md").write_text("# Orders export\n")
+    assert open_table(str(tmp_path), "events_path").table.count().execute() == 300
+
+
 def test_an_unreachable_database_is_a_finding(tmp_path):
     orders().to_csv(tmp_path / "good.csv", index=False)
     (tmp_path / "inventory.yaml").write_text(
