@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import warnings
 from pathlib import Path
 from types import ModuleType
@@ -163,25 +164,49 @@ def quote(text: str) -> None:
 def table(frame: pd.DataFrame, formats: dict | None = None, hide_index: bool = True):
     """A formatted, HTML-escaped table for display; ``formats`` maps a column to a format
     string or a function (such as :func:`money`)."""
-    styler = frame.style.format(formats or {}, na_rep="n/a", escape="html")
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    # Names such as 'order_exports/orders_2026_03.xlsx:Sheet1' have no space to break at: they
+    # pushed the scorecard's last columns off a 1,000-pixel page. Text may break after the
+    # separators inside names (the escaped value gets <wbr> there), numbers never.
+    dates = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
+    formats = formats or {}
+    text = [c for c in frame.columns if c not in numeric + dates and c not in formats]
+    styler = frame.style.format(formats, na_rep="n/a", escape="html")
+    if text:
+        styler = styler.format(_breakable, subset=text, na_rep="n/a")  # escapes itself
     # Room between columns, numbers aligned right and text left, headers over their column:
     # the report's and the book's default styles let neighbouring columns run together.
-    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
     styler = styler.set_table_styles(
         [
-            {"selector": "th, td", "props": "padding: 0.3em 0.8em; vertical-align: top;"},
+            {"selector": "th, td", "props": "padding: 0.3em 0.6em; vertical-align: top;"},
             {"selector": "th", "props": "text-align: left;"},
-            {"selector": "td", "props": "text-align: left;"},
+            {"selector": "td", "props": "text-align: left; overflow-wrap: break-word;"},
         ]
     )
     if numeric:
         styler = styler.set_table_styles(
-            {c: [{"selector": "th, td", "props": "text-align: right;"}] for c in numeric},
+            {
+                c: [
+                    {"selector": "th, td", "props": "text-align: right;"},
+                    {"selector": "td", "props": "white-space: nowrap;"},  # headers may wrap
+                ]
+                for c in numeric
+            },
             overwrite=False,
         )
     if hide_index:
         styler = styler.hide(axis="index")
     return styler
+
+
+_BREAK_AFTER = re.compile(r"([/:@])(?=[^\s])")
+
+
+def _breakable(value: Any) -> str:
+    """A text cell of :func:`table`, HTML-escaped, with line-break opportunities after the
+    separators of paths, sheets and addresses, ``/ : @`` (no entity such as ``&amp;`` holds
+    them)."""
+    return _BREAK_AFTER.sub(r"\1<wbr>", html.escape(str(value)))
 
 
 def money(currency: str = ""):  # noqa: ANN201 - a formatter for table()

@@ -1,6 +1,6 @@
 """Checks that a report is fit to hand to a client: the answer first, no traceback, no warning
 box, no path of the machine it ran on; and, in headless Chromium, the answer on the first
-screen without a console error."""
+screen without a console error, and no table cut off on a narrower page."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from pathlib import Path
 CHROMIUM = os.environ.get("PILOT2PROD_CHROMIUM", "/usr/bin/chromium")
 #: A laptop's first screen.
 VIEWPORT = {"width": 1280, "height": 800}
+#: A narrower window (half a wide screen, a tablet): every table must still fit across it.
+NARROW = {"width": 1000, "height": 800}
 _MACHINE_PATH = re.compile(r"(/tmp/|/home/|/root/|/work/|/Users/|\.venv/|site-packages|C:\\\\)")
 
 
@@ -74,5 +76,17 @@ def check_in_chromium(paths: list[Path]) -> list[str]:
                 found.append(f"{path.name}: the summary block is not on the first screen ({box})")
             found += [f"{path.name}: console error {e}" for e in errors]
             errors.clear()
+        page.set_viewport_size(NARROW)
+        for path in paths:
+            page.goto(path.resolve().as_uri(), wait_until="load")
+            cut = page.evaluate(
+                """() => [...document.querySelectorAll('table')]
+                    .filter(t => t.getBoundingClientRect().right
+                                 > document.documentElement.clientWidth + 1)
+                    .map(t => [...t.querySelectorAll('th')].map(h => h.textContent).join('|'))"""
+            )
+            found += [
+                f"{path.name}: a table runs off a {NARROW['width']}-pixel page: {c}" for c in cut
+            ]
         browser.close()
     return found

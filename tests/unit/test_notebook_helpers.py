@@ -53,7 +53,7 @@ def test_tables_keep_columns_apart_and_align_numbers_right():
     html = table(frame, {"baseline": "{:.2f}"}).to_html()
     css = dict(re.findall(r"(#T_\w+\s+[\w., ]+)\s*\{([^}]*)\}", html))
     padded = [rule for selector, rule in css.items() if "td" in selector and "padding" in rule]
-    assert padded and all("0.8em" in rule for rule in padded)
+    assert padded and all("0.6em" in rule for rule in padded)
     right = [s for s, rule in css.items() if "right" in rule]
     assert any("td.col1" in s for s in right) and not any("col0" in s or "col2" in s for s in right)
     assert "<script" not in html and "0.06" in html
@@ -99,3 +99,31 @@ def test_headline_shows_its_verdict_once_and_escapes_values():
     assert go.count("GO") == 1 and "The 4 sources can feed the pilot." in go
     plain = headline_html(Headline("Median handling time falls by 10%.", "", []))
     assert "Median handling time falls by 10%." in plain and "p2p-verdict" not in plain
+
+
+def test_table_text_breaks_inside_long_names_and_stays_escaped():
+    """Names with no space (paths, sheets) may wrap after their separators so a wide table
+    fits the page; every text cell is escaped, lists and odd objects included; numbers and
+    dates get no break."""
+    import pandas as pd
+
+    from pilot2prod.notebook import table
+
+    frame = pd.DataFrame(
+        {
+            "source": ["order_exports/orders_2026_03.xlsx:Sheet1", "<script>x</script>", None],
+            "samples": [["<b>a@b.com</b>"], {"k": "<i>"}, "plain"],
+            "rows": [1, 2, 3],
+            "when": pd.to_datetime(["2026-01-01 10:30", "2026-01-02 00:00", None]),
+        }
+    )
+    html = table(frame, {"rows": "{:,}"}).to_html()
+    cells = [
+        line.split(">", 1)[1].rsplit("</td", 1)[0] for line in html.splitlines() if "<td" in line
+    ]
+    assert cells[0] == "order_exports/<wbr>orders_2026_03.xlsx:<wbr>Sheet1"
+    assert "&lt;b&gt;a@<wbr>b.com&lt;/<wbr>b&gt;" in cells[1]
+    assert cells[4] == "&lt;script&gt;x&lt;/<wbr>script&gt;"
+    assert "&lt;i&gt;" in cells[5] and cells[8] == "n/a"
+    assert "<wbr>" not in cells[2] + cells[3]  # a number, a date
+    assert "<script" not in html and "<b>" not in html and "<i>" not in html
