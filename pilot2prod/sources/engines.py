@@ -120,10 +120,13 @@ def _check_file(spec: SourceSpec) -> str | None:
     return None
 
 
+def _suffix(path: str) -> str:
+    return "".join(Path(path).suffixes) or "no suffix"
+
+
 def not_a_data_file(path: str) -> str:
     """Why a file is not read: its format, and the formats that are."""
-    suffix = "".join(Path(path).suffixes) or "no suffix"
-    return f"'{suffix}' is not a data format the audit reads ({READABLE})"
+    return f"'{_suffix(path)}' is not a data format the audit reads ({READABLE})"
 
 
 def _literal(value: str) -> str:
@@ -568,7 +571,7 @@ def open_estate(specs: list[SourceSpec]) -> Estate:
     con = estate_connection()
     estate = Estate()
     for spec in specs:
-        if spec.discovered and spec.kind == "unknown":
+        if spec.skipped:
             estate.skipped.append(spec)
             continue
         result = open_source(spec, con)
@@ -621,8 +624,7 @@ def summary(estate: Estate) -> pd.DataFrame:
                 "size_bytes": None,
                 "open_seconds": None,
                 "status": "skipped",
-                "reason": f"'{''.join(Path(spec.location).suffixes) or 'no suffix'}' is not a "
-                "data format: not audited",
+                "reason": f"'{_suffix(spec.location)}' is not a data format: not audited",
             }
         )
     return pd.DataFrame(rows)

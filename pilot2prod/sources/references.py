@@ -64,6 +64,11 @@ class SourceSpec:
     discovered: bool = False
 
     @property
+    def skipped(self) -> bool:
+        """A file found beside the data in no data format: listed, not read."""
+        return self.discovered and self.kind == "unknown"
+
+    @property
     def display_location(self) -> str:
         """The location as reports show it: any password masked, and a file's path relative to
         the working folder (a deliverable carries no path of the machine it was made on)."""
@@ -148,7 +153,7 @@ def resolve_reference(raw: str, cwd: Path, parameter: str) -> str:
     path = Path(location).expanduser()
     if not path.is_absolute():
         path = (cwd / path).resolve()
-    if any(ch in location for ch in "*?["):
+    if is_glob(location):
         return str(path) + (f"#{table}" if table else "")
     if not path.exists():
         # "name#x" might be a file whose name holds a '#'.
@@ -210,13 +215,22 @@ def discover(target: str) -> list[SourceSpec]:
         )
     else:
         files = sorted(Path(f) for f in glob.glob(target, recursive=True) if Path(f).is_file())
-        if not files and not any(ch in target for ch in "*?["):
+        if not files and not is_glob(target):
             files = [p]  # a single path, missing or not: its absence becomes a finding
-    walked = p.is_dir() or any(ch in target for ch in "*?[")  # else the one file named
+    walked = walks(target)  # else the one file named
     return [
         SourceSpec(name=f.name, location=str(f), kind=kind_of(str(f)), discovered=walked)
         for f in files
     ]
+
+
+def is_glob(location: str) -> bool:
+    return any(ch in location for ch in "*?[")
+
+
+def walks(location: str) -> bool:
+    """True when ``location`` names several files: a folder or a glob."""
+    return Path(location).is_dir() or is_glob(location)
 
 
 def read_inventory(path: Path) -> list[SourceSpec]:
@@ -269,11 +283,7 @@ def read_inventory(path: Path) -> list[SourceSpec]:
                 (r["column"], r["source"], r["key"]) for r in entry.get("references", ())
             ),
         )
-        is_folder = (
-            not spark
-            and "://" not in location
-            and (Path(location).is_dir() or any(c in location for c in "*?["))
-        )
+        is_folder = not spark and "://" not in location and walks(location)
         if is_folder:  # a folder (or glob) of files, e.g. monthly exports: one source per file
             for found in discover(location):
                 specs.append(

