@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import json
 import sys
 from collections.abc import Callable
 from types import ModuleType
@@ -31,7 +32,7 @@ def lazy_attributes(modules: dict[str, str], namespace: dict[str, Any]) -> Calla
     return __getattr__
 
 
-def preload(package: str) -> None:
+def preload(package: str, parameters: str = "") -> None:
     """Import ``package``, the modules its lazy attributes load and the ones it lists in
     ``PRELOAD`` (libraries its computations load on first use, such as an Ibis backend).
 
@@ -40,6 +41,11 @@ def preload(package: str) -> None:
     wait for these imports. A module that fails to import is left for the notebook's own
     import to report.
 
+    ``parameters`` (JSON: the values the run injects into the notebook) go to the package's
+    ``prefetch`` function, if it has one, before the imports: it may start work that does not
+    need them, such as loading the run's files into DuckDB in a background thread
+    (:mod:`pilot2prod.sources.loading`). Whatever fails there is left to the notebook too.
+
     Imports make many objects and few cycles, so the collector is paused meanwhile (it took an
     eighth of the time), and what they made is then frozen out of later collections: the
     modules live as long as the kernel, and each full collection of the run would walk them."""
@@ -47,6 +53,11 @@ def preload(package: str) -> None:
     gc.disable()
     try:
         module = importlib.import_module(package)
+        if parameters and hasattr(module, "prefetch"):
+            try:
+                module.prefetch(json.loads(parameters))
+            except Exception:  # noqa: BLE001, S110 - the notebook meets and reports it
+                pass
         for name in (*getattr(module, "__lazy_modules__", ()), *getattr(module, "PRELOAD", ())):
             try:
                 importlib.import_module(name)

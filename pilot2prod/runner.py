@@ -7,6 +7,7 @@ else the notebook writes, and ``parameters.yaml`` with the values used.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import warnings
@@ -189,10 +190,12 @@ def _failure(nb_path: Path, exc: Exception) -> Pilot2ProdError:
 
 
 @contextmanager
-def started_kernel(cwd: Path, preload: Sequence[str] = ()) -> Iterator[Any]:
+def started_kernel(
+    cwd: Path, preload: Sequence[str] = (), parameters: dict[str, Any] | None = None
+) -> Iterator[Any]:
     """A Python kernel started now, in ``cwd``, for papermill to run a notebook in; shut down
-    on leaving. It imports the modules ``preload`` names (see :func:`pilot2prod.lazy.preload`)
-    while it boots.
+    on leaving. It imports the modules ``preload`` names while it boots, and hands each the
+    run's ``parameters`` (see :func:`pilot2prod.lazy.preload`).
 
     Starting it before papermill and nbconvert are imported lets the kernel boot (about a
     second) while they load and the report template compiles, instead of after; the kernel is
@@ -215,8 +218,10 @@ def started_kernel(cwd: Path, preload: Sequence[str] = ()) -> Iterator[Any]:
     manager = Manager(kernel_name="python3")
     arguments = ["--HistoryManager.hist_file=:memory:"]
     # Run at start-up in the notebook's namespace, so the statement binds no name there.
+    given = json.dumps(to_jsonable(parameters)) if parameters else ""
     arguments += [
-        f'--IPKernelApp.exec_lines=__import__("pilot2prod.lazy", fromlist=["_"]).preload({m!r})'
+        "--IPKernelApp.exec_lines="
+        f'__import__("pilot2prod.lazy", fromlist=["_"]).preload({m!r}, {given!r})'
         for m in preload
     ]
     run_sync(manager.start_kernel)(cwd=str(cwd), extra_arguments=arguments)
@@ -348,8 +353,9 @@ def run_notebook(
         # The kernel writes to the log from its start to its end; papermill's progress bar to
         # the terminal.
         with kernel_log(log or folder / "kernel.log") as terminal:
-            preload = ["pilot2prod.notebook", *filter(None, [chapter_of(path)])]
-            kernel = running.enter_context(started_kernel(cwd, preload))
+            # The chapter first: it may start loading the run's data before the imports.
+            preload = [*filter(None, [chapter_of(path)]), "pilot2prod.notebook"]
+            kernel = running.enter_context(started_kernel(cwd, preload, values))
             # Loaded while the kernel starts.
             import papermill as pm
             from papermill.exceptions import PapermillExecutionError

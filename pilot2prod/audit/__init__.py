@@ -20,7 +20,19 @@ _LAZY = {
 # Loaded on a source's first query; a run's kernel imports it while it boots (pilot2prod.lazy).
 PRELOAD = ("ibis.backends.duckdb",)
 
-__all__ = ["Parameters", "Result", "run", "write_outputs"]
+__all__ = ["Parameters", "Result", "prefetch", "run", "write_outputs"]
+
+
+def prefetch(parameters: dict) -> None:
+    """Start loading the text files ``sources`` names into DuckDB, in the background, while a
+    run's kernel imports the libraries (see :func:`pilot2prod.lazy.preload`): the audit then
+    finds them loaded. An inventory's files are loaded in its order, as the audit opens them."""
+    from pilot2prod.sources import spec_of_reference
+    from pilot2prod.sources.loading import prefetch as load_early
+
+    sources = parameters.get("sources")
+    if isinstance(sources, str) and sources:
+        load_early((s.location, s.kind) for s in spec_of_reference(sources) if not s.skipped)
 
 
 __getattr__ = lazy_attributes(_LAZY, globals())

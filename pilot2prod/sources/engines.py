@@ -25,31 +25,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import duckdb
 import ibis
 import pandas as pd
 
 from pilot2prod.errors import ParameterError
-from pilot2prod.sources.formats import (
-    READABLE,
-    TextDialect,
-    extract_member,
-    sniff_text,
-    split_suffixes,
-    zip_members,
+from pilot2prod.sources.formats import READABLE, extract_member, sniff_text, zip_members
+from pilot2prod.sources.loading import (
+    DUCKDB_MEMORY_LIMIT,
+    Latency,
+    header_looks_like_data,
+    load_text,
+    new_database,
+    prefetched,
+    take_prefetched,
 )
 from pilot2prod.sources.references import SourceSpec, expand_env, redact
-
-#: Memory DuckDB may use before it spills loaded files to disk.
-DUCKDB_MEMORY_LIMIT = "1GB"
-_DUCKDB_ENCODING = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "utf-16": "utf-16", "cp1252": "latin-1"}
-_DUCKDB_COMPRESSION = {".gz": "gzip", ".zst": "zstd", "": "none"}
-
-
-@dataclass(frozen=True)
-class Latency:
-    first_row_seconds: float
-    full_scan_seconds: float
 
 
 @dataclass
@@ -86,19 +76,6 @@ class Estate:
     skipped: list[SourceSpec] = field(default_factory=list)
 
 
-_DATA_LIKE = r"^[+-]?\d+([.,]\d+)?$|^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{6,}|@"
-
-
-def header_looks_like_data(names: list[str]) -> bool:
-    """True when at least half the header cells look like values (numbers, dates, long digit
-    runs such as ids or phone numbers, e-mail addresses): the file was exported without its
-    header row. Names such as ``c1024`` or ``q2_2026`` are names."""
-    import re
-
-    names = [n for n in names if not n.startswith("Unnamed") and not n.startswith("column")]
-    return bool(names) and sum(bool(re.search(_DATA_LIKE, n)) for n in names) * 2 >= len(names)
-
-
 def _failure(spec: SourceSpec, exc: Exception) -> SourceFailure:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     text = redact(text)
@@ -129,77 +106,15 @@ def not_a_data_file(path: str) -> str:
     return f"'{_suffix(path)}' is not a data format the audit reads ({READABLE})"
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _csv_dialect(path: str) -> TextDialect:
-    dialect = sniff_text(path)
-    if dialect.binary:
-        raise ValueError("the file holds binary bytes, not delimited text")
-    return dialect
-
-
-def _scan_call(path: str, kind: str, dialect: TextDialect | None, types: str) -> str:
-    """DuckDB's table function that reads the file. ``types``: "sampled" lets DuckDB infer
-    column types from a sample, "full" from every row, "text" keeps every value as text."""
-    options = []
-    _, compression = split_suffixes(path)
-    if types == "full":
-        options.append("sample_size=-1")
-    if kind == "csv":
-        assert dialect is not None
-        if types == "text":
-            options.append("all_varchar=true")
-        options += [
-            f"delim={_literal(dialect.delimiter)}",
-            f"encoding={_literal(_DUCKDB_ENCODING[dialect.encoding])}",
-            "header=true",
-            f"compression={_literal(_DUCKDB_COMPRESSION[compression])}",
-        ]
-        if dialect.decimal != ".":
-            options.append(f"decimal_separator={_literal(dialect.decimal)}")
-        function = "read_csv"
-    else:
-        fmt = "newline_delimited" if kind == "jsonl" else "auto"
-        options.append(f"format={_literal(fmt)}")
-        options.append(f"compression={_literal(_DUCKDB_COMPRESSION[compression])}")
-        if types == "text":
-            options += ["sample_size=-1", "maximum_depth=1"]  # nested values kept as JSON
-        function = "read_json"
-    return f"{function}({', '.join([_literal(path), *options])})"
-
-
 def load_text_file(
     con, path: str, kind: str, as_text: bool = False
 ) -> tuple[ibis.Table, Latency, bool]:  # noqa: ANN001
-    """Copy a CSV or JSON file into ``con`` (an in-memory DuckDB) once.
-
-    Type inference on a sample can meet a value that does not fit further down the file; then
-    the types are inferred from every row, and as a last resort every value is read as text
-    (``as_text`` asks for text from the start). Returns the table, the time to read the first
-    rows and the whole file, and whether DuckDB inferred the types (False: all text)."""
-    start = time.perf_counter()
-    dialect = _csv_dialect(path) if kind == "csv" else None
-    con.raw_sql(f"SELECT * FROM {_scan_call(path, kind, dialect, 'sampled')} LIMIT 1").fetchall()
-    first_row = time.perf_counter() - start
-    name = f"source_{uuid.uuid4().hex[:12]}"
-    attempts = ("text",) if as_text else ("sampled", "full", "text")
-    for types in attempts:
-        try:
-            con.raw_sql(
-                f'CREATE TABLE "{name}" AS SELECT * FROM {_scan_call(path, kind, dialect, types)}'
-            )
-            break
-        except (duckdb.ConversionException, duckdb.InvalidInputException):
-            if types == "text":
-                raise
-    table = con.table(name)
-    if header_looks_like_data(list(table.columns)):
-        con.raw_sql(f'DROP TABLE "{name}"')
-        raise ValueError("the first row holds data, not a header row")
-    inferred = types != "text"
-    return table, Latency(first_row, time.perf_counter() - start), inferred
+    """Copy a CSV or JSON file into ``con`` (an in-memory DuckDB, :func:`estate_connection`)
+    once, or take the copy a run's kernel made while it started
+    (:func:`pilot2prod.sources.loading.prefetch`). Returns the table, the time to read the
+    first rows and the whole file, and whether DuckDB inferred the types (False: all text)."""
+    loaded = prefetched(con.con, path, kind, as_text) or load_text(con.con, path, kind, as_text)
+    return con.table(loaded.table), loaded.latency, loaded.inferred
 
 
 def typed_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -270,22 +185,12 @@ def unique_column_names(names: list[object]) -> tuple[list[str], dict[str, str]]
 
 
 def estate_connection(memory_limit: str = DUCKDB_MEMORY_LIMIT) -> ibis.BaseBackend:
-    """The in-memory DuckDB database files are loaded into. Past ``memory_limit`` DuckDB spills
-    to a temporary folder, so a file larger than memory still loads; the folder is removed when
-    the connection is garbage-collected."""
-    spill = tempfile.mkdtemp(prefix="pilot2prod-duckdb-")
-    # Row order carries no meaning here; not keeping it makes loading a third faster.
-    con = ibis.duckdb.connect(
-        memory_limit=memory_limit,
-        temp_directory=spill,
-        preserve_insertion_order=False,
-    )
-    try:  # a terminal would show a bar for long loads; in Jupyter DuckDB draws none anyway
-        con.raw_sql("SET enable_progress_bar = false")
-    except duckdb.Error:  # Jupyter without ipywidgets refuses the setting: nothing to switch off
-        pass
-    weakref.finalize(con, shutil.rmtree, spill, ignore_errors=True)
-    return con
+    """The in-memory DuckDB database files are loaded into (:func:`loading.new_database`): the
+    one a run's kernel began loading the run's files into, if there is one, else a new one."""
+    database = None
+    if memory_limit == DUCKDB_MEMORY_LIMIT:
+        database = take_prefetched()
+    return ibis.duckdb.from_connection(database or new_database(memory_limit))
 
 
 def connect_read_only(url: str) -> ibis.BaseBackend:
@@ -453,7 +358,7 @@ def _open_text(con, spec: SourceSpec, size: int, start: float, as_text: bool) ->
             table,
             "duckdb",
             size,
-            time.perf_counter() - start,
+            max(time.perf_counter() - start, latency.full_scan_seconds),  # early or now
             declared_types=spec.kind != "csv" and inferred,
             latency=latency,
             renamed_columns=renamed,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import textwrap
 
@@ -23,6 +24,13 @@ def package(tmp_path, monkeypatch):
 
             PRELOAD = ("lazypkg.extra", "lazypkg.not_there")
             __getattr__ = lazy_attributes({"answer": "lazypkg.heavy"}, globals())
+            given = []
+
+            def prefetch(parameters):
+                import sys
+                given.append((parameters, "lazypkg.heavy" in sys.modules))
+                if parameters.get("fail"):
+                    raise OSError("the disk is gone")
             """
         )
     )
@@ -47,6 +55,21 @@ def test_preload_imports_the_lazy_and_listed_modules_and_skips_a_missing_one(pac
     preload(package)
     assert {"lazypkg.heavy", "lazypkg.extra"} <= set(sys.modules)
     assert "lazypkg.not_there" not in sys.modules
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_preload_hands_the_parameters_to_prefetch_first_and_survives_its_failure(package, fail):
+    """A package's ``prefetch`` gets the run's parameters before its modules are imported (so
+    that its work overlaps them); if it fails, the imports still happen."""
+    preload(package, json.dumps({"sources": "exports/", "fail": fail}))
+    module = sys.modules[package]
+    assert module.given == [({"sources": "exports/", "fail": fail}, False)]
+    assert "lazypkg.heavy" in sys.modules
+
+
+def test_preload_without_parameters_prefetches_nothing(package):
+    preload(package)
+    assert sys.modules[package].given == []
 
 
 def test_every_chapter_preloads_cleanly():

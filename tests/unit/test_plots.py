@@ -88,3 +88,54 @@ def test_every_legend_is_drawn_outside_the_plots():
 
     source = inspect.getsource(plots)
     assert ".legend(" not in source.replace("fig.legend(", "")
+
+
+def _tick_labels(fig, ax, axis: str = "x") -> list[str]:
+    fig.canvas.draw()
+    target = getattr(ax, f"{axis}axis")
+    ticks = [*target.get_major_ticks(), *target.get_minor_ticks()]
+    low, high = sorted(getattr(ax, f"get_{axis}lim")())
+    return [
+        t.label1.get_text()
+        for t in ticks
+        if t.label1.get_visible() and t.label1.get_text() and low <= t.get_loc() <= high
+    ]
+
+
+def test_log_axes_read_as_plain_numbers_without_typesetting(monkeypatch):
+    """1, 10, 1,000 and 0.1 rather than powers of ten, at any span of decades; and no mathtext
+    is parsed (it cost about a tenth of a second per figure)."""
+    import matplotlib.mathtext
+
+    parsed: list[str] = []
+    real = matplotlib.mathtext.MathTextParser.parse
+    monkeypatch.setattr(
+        matplotlib.mathtext.MathTextParser,
+        "parse",
+        lambda self, s, *a, **k: parsed.append(s) or real(self, s, *a, **k),
+    )
+    plain = r"^(0|[1-9]\d{0,2}(,\d{3})*|0\.\d+)$"
+    spans = {"wide": [1, 10, 1e3, 1e5], "fractions": [0.05, 0.5, 3, 8], "narrow": [2, 3, 5, 8]}
+    for name, values in spans.items():
+        fig, ax = plots._figure(6, 3)
+        ax.plot(values, range(4))
+        plots.log_scale(ax)
+        labels = _tick_labels(fig, ax)
+        assert len(labels) >= 2, name
+        assert all(pd.Series(labels).str.match(plain)), (name, labels)
+    fig, ax = plots._figure(6, 3)
+    ax.plot(spans["wide"], range(4))
+    plots.log_scale(ax)
+    assert {"1", "10", "100", "1,000", "10,000", "100,000"} <= set(_tick_labels(fig, ax))
+    freshness = pd.DataFrame(
+        {
+            "source": ["a.csv", "b.csv", "c.csv"],
+            "lag_days": [0.0, 40.0, 1200.0],
+            "refresh_days": [1.0, None, 30.0],
+            "stale": [False, True, True],
+        }
+    )
+    fig = plots.freshness_chart(freshness)
+    labels = _tick_labels(fig, fig.axes[0])
+    assert {"0", "1", "10", "100", "1,000"} <= set(labels), labels
+    assert parsed == []

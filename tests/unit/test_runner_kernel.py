@@ -69,3 +69,23 @@ def test_the_kernel_imports_what_it_is_told_while_it_boots_and_binds_no_name(tmp
             " if m in sys.modules), [n for n in ('pilot2prod', 'ibis') if n in globals()])",
         )
     assert seen.strip() == "['ibis.backends.duckdb', 'pilot2prod.audit.result'] []"
+
+
+def test_the_kernel_starts_loading_the_runs_files_before_it_imports(tmp_path):
+    """The chapter is handed the run's parameters while the kernel boots: the audit's file is
+    being loaded into DuckDB before the first cell runs, and the first cell takes that copy."""
+    path = tmp_path / "export.csv"
+    path.write_text("id,amount\n1,2.5\n2,3.5\n", encoding="utf-8")
+    with started_kernel(tmp_path, ["pilot2prod.audit"], {"sources": str(path)}) as kernel:
+        seen = printed(
+            kernel,
+            "from pilot2prod.sources import loading, estate_connection, open_source, SourceSpec\n"
+            "pending = sorted(k[0][0] for k in loading._prefetched.loads)\n"
+            "con = estate_connection()\n"
+            f"opened = open_source(SourceSpec('export.csv', {str(path)!r}, 'csv'), con)\n"
+            "tables = con.con.execute('SHOW TABLES').fetchall()\n"
+            "print(pending == [str(__import__('pathlib').Path("
+            f"{str(path)!r}).resolve())], con.con is loading._prefetched.database, len(tables),"
+            " opened[0].table.count().execute())",
+        )
+    assert seen.split() == ["True", "True", "1", "2"]
