@@ -45,7 +45,7 @@ class PlainLogFormatter(matplotlib.ticker.LogFormatter):
         return f"{x:,.0f}" if abs(x) >= 1 else f"{x:g}"
 
 
-def log_scale(ax, axis: str = "x", scale: str = "log", **kwargs) -> None:  # noqa: ANN001
+def plain_log_axis(ax, axis: str = "x", scale: str = "log", **kwargs) -> None:  # noqa: ANN001
     """Put ``axis`` of ``ax`` on a ``log`` (or ``symlog``) scale with plain-number ticks."""
     getattr(ax, f"set_{axis}scale")(scale, **kwargs)
     target = getattr(ax, f"{axis}axis")
@@ -91,7 +91,7 @@ def duration_distribution(
     positive, weights = durations_closed[keep], np.asarray(counts)[keep]
     bins = np.logspace(np.log10(positive.min()), np.log10(positive.max()), 40)
     left.hist(positive, bins=bins, weights=weights, color=OKABE_ITO[0], edgecolor="white")
-    log_scale(left)
+    plain_log_axis(left)
     left.set_title("Completed durations (log scale)")
     left.set_xlabel(f"duration ({unit})")
     left.set_ylabel("events")
@@ -112,7 +112,7 @@ def duration_distribution(
         linestyle=":",
         label=f"closed-only {metric_label}: {naive_value:.1f}",
     )
-    log_scale(right)
+    plain_log_axis(right)
     right.set_ylim(0, 1)
     right.set_title("Share still open by elapsed time")
     right.set_xlabel(f"time since start ({unit})")
@@ -189,7 +189,7 @@ def mde_curve(mde: pd.DataFrame, target: float, title: str, ylabel: str):
         linestyle="--",
         label=f"target ({100 * abs(target):.0f} %)",
     )
-    log_scale(ax)
+    plain_log_axis(ax)
     ax.set_xticks(mde["weeks"], [str(w) for w in mde["weeks"]])
     ax.set_xlabel("experiment length (weeks)")
     ax.set_ylabel(ylabel)
@@ -275,7 +275,7 @@ def learning_curves(curve: pd.DataFrame):
         colour = OKABE_ITO[k % len(OKABE_ITO)]
         ax.plot(stats_.index, stats_["mean"], marker="o", color=colour, label=name)
         ax.fill_between(stats_.index, stats_["min"], stats_["max"], color=colour, alpha=0.15)
-    log_scale(ax)
+    plain_log_axis(ax)
     ticks = sorted(curve["per_class"].unique())
     ax.set_xticks(ticks, [str(t) for t in ticks])
     ax.set_xlabel("labelled examples per class")
@@ -347,7 +347,7 @@ def freshness_chart(freshness: pd.DataFrame):
             label="expected refresh interval",
         )
     ax.set_yticks(y, rows["source"])
-    log_scale(ax, scale="symlog", linthresh=1)
+    plain_log_axis(ax, scale="symlog", linthresh=1)
     ax.set_xlabel("days (log scale)")
     ax.tick_params(axis="y", labelsize=7)
     ax.set_title("Freshness: stale sources in vermilion")
@@ -447,7 +447,7 @@ def impact_series(
     )
     ax.axvline(launch, color="#000000", linestyle=":", linewidth=1.2, label="launch")
     if log_scale and design != "randomised":
-        log_scale(ax, "y")
+        plain_log_axis(ax, "y")
     ax.set_xlabel("day of creation")
     ax.set_ylabel(value_label)
     ax.set_title("The metric by day, with the launch and what would have happened without it")
@@ -481,7 +481,7 @@ def before_after_distribution(
             linestyle="--",
             label=f"median {name}: {np.median(data):.1f} {unit}",
         )
-    log_scale(ax)
+    plain_log_axis(ax)
     ax.set_xlabel(f"duration ({unit}, log scale; capped at {horizon:.0f})")
     ax.set_ylabel("density")
     ax.set_title("Single cases before and after")
