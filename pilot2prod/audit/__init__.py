@@ -32,7 +32,7 @@ def prefetch(parameters: dict) -> None:
 
     sources = parameters.get("sources")
     if isinstance(sources, str) and sources:
-        load_early((s.location, s.kind) for s in spec_of_reference(sources) if not s.skipped)
+        load_early((s.location, s.kind) for s in spec_of_reference(sources))
 
 
 __getattr__ = lazy_attributes(_LAZY, globals())

