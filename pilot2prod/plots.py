@@ -41,6 +41,10 @@ class PlainLogFormatter(matplotlib.ticker.LogFormatter):
     what a reader outside statistics reads at a glance, and no mathtext to typeset (parsing it
     took about a tenth of a second per figure)."""
 
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        text = super().__call__(x, pos)  # of the magnitude: matplotlib drops the sign here
+        return self.fix_minus(f"-{text}") if x < 0 and text else text
+
     def _num_to_string(self, x: float, vmin: float, vmax: float) -> str:
         return f"{x:,.0f}" if abs(x) >= 1 else f"{x:g}"
 

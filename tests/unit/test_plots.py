@@ -138,6 +138,11 @@ def test_log_axes_read_as_plain_numbers_without_typesetting(monkeypatch):
     fig = plots.freshness_chart(freshness)
     labels = _tick_labels(fig, fig.axes[0])
     assert {"0", "1", "10", "100", "1,000"} <= set(labels), labels
+    # Records dated in the future lag by negative days: the sign stays on the symlog axis.
+    ahead = freshness.assign(lag_days=[-40.0, 3.0, 1200.0])
+    fig = plots.freshness_chart(ahead)
+    labels = {t.replace("\N{MINUS SIGN}", "-") for t in _tick_labels(fig, fig.axes[0])}
+    assert {"-10", "-1", "0", "1", "10", "100", "1,000"} <= labels, labels
     assert parsed == []
 
 
