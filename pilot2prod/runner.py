@@ -201,7 +201,8 @@ def started_kernel(
     second) while they load and the report template compiles, instead of after; the kernel is
     the quicker of the two, and the imports fill its wait. The kernel is started as nbclient
     starts its own (history in memory); nbclient leaves a kernel it did not start running, so
-    it is shut down here, with the clients that talked to it."""
+    it is shut down here, with the clients that talked to it. The kernel's own exit is made
+    orderly first (:func:`pilot2prod.kernel.orderly_exit`)."""
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync
 
@@ -216,8 +217,11 @@ def started_kernel(
             return made
 
     manager = Manager(kernel_name="python3")
-    arguments = ["--HistoryManager.hist_file=:memory:"]
-    # Run at start-up in the notebook's namespace, so the statement binds no name there.
+    # Run at start-up in the notebook's namespace, so the statements bind no name there.
+    arguments = [
+        "--HistoryManager.hist_file=:memory:",
+        '--IPKernelApp.exec_lines=__import__("pilot2prod.kernel", fromlist=["_"]).orderly_exit()',
+    ]
     given = json.dumps(to_jsonable(parameters)) if parameters else ""
     arguments += [
         "--IPKernelApp.exec_lines="

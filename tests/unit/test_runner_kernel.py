@@ -89,3 +89,41 @@ def test_the_kernel_starts_loading_the_runs_files_before_it_imports(tmp_path):
             " opened[0].table.count().execute())",
         )
     assert seen.split() == ["True", "True", "1", "2"]
+
+
+#: Run in the kernel: its control thread, having answered the shutdown request (the kernel's
+#: loops are told to stop), pauses before its closing flush of standard output, so that the
+#: kernel's main thread reaches its exit first: the order of the race in ipykernel (7.4) that
+#: made about one run in ten wait 2.5 s and end with the kernel terminated. The IOPub thread
+#: notes, as it stops, whether the control thread is still running.
+SLOW_CONTROL_THREAD = """
+import time
+from ipykernel.kernelapp import IPKernelApp
+app = IPKernelApp.instance()
+answer = app.kernel.control_handlers["shutdown_request"]
+async def answer_then_pause(*args, answer=answer, sleep=time.sleep, **kwargs):
+    await answer(*args, **kwargs)
+    sleep(0.5)
+app.kernel.control_handlers["shutdown_request"] = answer_then_pause
+iopub_loop = app.iopub_thread.io_loop
+stop_iopub = iopub_loop.stop
+def note_then_stop(control=app.control_thread, stop=stop_iopub):
+    # The defaults keep what it needs: the notebook's namespace is cleared at exit.
+    with open("control-alive-at-iopub-stop", "w") as note:
+        note.write(str(control.is_alive()))
+    stop()
+iopub_loop.stop = note_then_stop
+print("patched")
+"""
+
+
+def test_the_kernel_exits_by_itself_when_its_control_thread_is_slow_to_finish(tmp_path):
+    """The control thread has finished when the IOPub thread stops, and the kernel ends on its
+    own (exit status 0) instead of being terminated (see
+    :func:`pilot2prod.kernel.orderly_exit`)."""
+    with started_kernel(tmp_path) as kernel:
+        process = kernel.provisioner.process
+        assert printed(kernel, SLOW_CONTROL_THREAD).strip() == "patched"
+        stop_soon(kernel)
+    assert process.wait(timeout=10) == 0
+    assert (tmp_path / "control-alive-at-iopub-stop").read_text() == "False"
