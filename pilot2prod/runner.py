@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -189,6 +191,10 @@ def _failure(nb_path: Path, exc: Exception) -> Pilot2ProdError:
     )
 
 
+#: Bytes in a Unix socket's path, with its final NUL (``sun_path`` on Linux).
+SOCKET_PATH_LIMIT = 108
+
+
 @contextmanager
 def started_kernel(
     cwd: Path, preload: Sequence[str] = (), parameters: dict[str, Any] | None = None
@@ -216,7 +222,16 @@ def started_kernel(
             clients.append(made)
             return made
 
-    manager = Manager(kernel_name="python3")
+    # The run talks to its kernel over Unix sockets in a folder only its user can open: the
+    # messages carry the company's data (TCP on loopback is open to every local user, and the
+    # kernel logs a warning that says so). A temporary folder whose path is too long for a
+    # socket's name falls back to TCP.
+    private = Path(tempfile.mkdtemp(prefix="pilot2prod-kernel-"))
+    connection = private / "kernel.json"
+    if len(os.fsencode(private / "kernel-ipc-65535")) < SOCKET_PATH_LIMIT:
+        manager = Manager(kernel_name="python3", transport="ipc", connection_file=str(connection))
+    else:
+        manager = Manager(kernel_name="python3", connection_file=str(connection))
     # Run at start-up in the notebook's namespace, so the statements bind no name there.
     arguments = [
         "--HistoryManager.hist_file=:memory:",
@@ -228,21 +243,24 @@ def started_kernel(
         f'__import__("pilot2prod.lazy", fromlist=["_"]).preload({m!r}, {given!r})'
         for m in preload
     ]
-    run_sync(manager.start_kernel)(cwd=str(cwd), extra_arguments=arguments)
     try:
-        yield manager
-    finally:
-        for client in clients:
-            client.stop_channels()
-        if not run_sync(manager.is_alive)():  # ended already (or died): only clean up
-            run_sync(manager.cleanup_resources)()
-        elif not manager.stop_requested:
-            run_sync(manager.shutdown_kernel)(now=False)  # asks, waits, cleans up
-        else:  # asked already: wait (a kernel that does not end in time is killed)
-            try:
-                run_sync(manager.finish_shutdown)()
-            finally:
+        run_sync(manager.start_kernel)(cwd=str(cwd), extra_arguments=arguments)
+        try:
+            yield manager
+        finally:
+            for client in clients:
+                client.stop_channels()
+            if not run_sync(manager.is_alive)():  # ended already (or died): only clean up
                 run_sync(manager.cleanup_resources)()
+            elif not manager.stop_requested:
+                run_sync(manager.shutdown_kernel)(now=False)  # asks, waits, cleans up
+            else:  # asked already: wait (a kernel that does not end in time is killed)
+                try:
+                    run_sync(manager.finish_shutdown)()
+                finally:
+                    run_sync(manager.cleanup_resources)()
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
 
 
 def stop_soon(kernel: Any) -> None:

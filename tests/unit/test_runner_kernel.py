@@ -4,10 +4,14 @@ is gone after the run, whether it was asked to stop early or not, and when the r
 from __future__ import annotations
 
 import os
+import stat
+import tempfile
+from pathlib import Path
 
 import pytest
 from jupyter_core.utils import run_sync
 
+from pilot2prod import runner
 from pilot2prod.runner import started_kernel, stop_soon
 
 
@@ -127,3 +131,39 @@ def test_the_kernel_exits_by_itself_when_its_control_thread_is_slow_to_finish(tm
         stop_soon(kernel)
     assert process.wait(timeout=10) == 0
     assert (tmp_path / "control-alive-at-iopub-stop").read_text() == "False"
+
+
+def test_the_run_talks_to_its_kernel_over_private_unix_sockets(tmp_path):
+    """Not TCP on loopback, which every local user can reach: Unix sockets in a folder only the
+    run's user can open, removed with the kernel."""
+    with started_kernel(tmp_path) as kernel:
+        private = Path(kernel.connection_file).parent
+        assert kernel.transport == "ipc" and Path(kernel.ip).parent == private
+        assert stat.S_IMODE(private.stat().st_mode) & 0o077 == 0  # its user only
+        assert printed(kernel, "print(6 * 7)").strip() == "42"
+        sockets = [p for p in private.iterdir() if p.is_socket()]
+        assert len(sockets) == 5  # shell, IOPub, stdin, control, heartbeat
+    assert not private.exists()
+
+
+def test_a_temporary_folder_too_deep_for_socket_names_falls_back_to_tcp(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "SOCKET_PATH_LIMIT", 10)
+    with started_kernel(tmp_path) as kernel:
+        private = Path(kernel.connection_file).parent
+        assert kernel.transport == "tcp"
+        assert printed(kernel, "print(6 * 7)").strip() == "42"
+    assert not private.exists()
+
+
+def test_the_private_folder_is_removed_when_the_kernel_cannot_start(tmp_path, monkeypatch):
+    made: list[str] = []
+    real = tempfile.mkdtemp
+
+    def recording_mkdtemp(*args, **kwargs):
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(tempfile, "mkdtemp", recording_mkdtemp)
+    with pytest.raises(OSError), started_kernel(tmp_path / "no such folder"):
+        pass
+    assert made and not Path(made[0]).exists()
