@@ -5,6 +5,7 @@ tables. Shared by the audit's property tests on files (tests/unit) and on Postgr
 
 from __future__ import annotations
 
+import datetime
 import string
 
 import numpy as np
@@ -40,6 +41,8 @@ def _column(kind: str, rows: int, draw) -> list:
             return bool(rng.random() < 0.5)
         if kind == "date":
             return pd.Timestamp("2020-01-01") + pd.Timedelta(days=int(rng.integers(-4000, 4000)))
+        if kind == "time":  # a time of day, typed TIME where the format has the type
+            return datetime.time(*map(int, rng.integers(0, [24, 60, 60])))
         if kind == "category":
             return str(rng.choice(["NA", "EU", "open", "Open", "closed ", "", "n/a", "-"]))
         if kind == "email":
@@ -55,7 +58,7 @@ def tables(draw) -> pd.DataFrame:
     n_columns = draw(st.integers(30, 80) if wide else st.integers(1, 8))
     rows = draw(st.sampled_from([0, 1, 2, 7, 40]))
     names = [draw(NAMES) for _ in range(n_columns)]
-    kinds = ["int", "float", "bool", "date", "category", "email", "text"]
+    kinds = ["int", "float", "bool", "date", "time", "category", "email", "text"]
     data = {}
     columns = []
     for i, name in enumerate(names):

@@ -322,11 +322,25 @@ QUALIFIED_NAME_COLUMN = re.compile(
     re.IGNORECASE,
 )
 WORDS = r"^[A-Za-z][A-Za-z'.-]*( [A-Za-z][A-Za-z'.-]*)*$"
+#: Words of the names of places and organisations that (almost) no personal name holds; common
+#: surnames among them (Park, West, Hill, Lake) are left out, so a list of people keeps its names.
+NOT_PERSONAL_WORDS = (
+    "airport|intl|international|field|rgnl|regional|muni|municipal|municipality|afb|county|city"
+    "|town|township|village|falls|valley|bay|island|islands|shores|heights|highlands|springs"
+    "|creek|river|mount|fort|port|harbour|harbor|beach|district|region|province|state|republic"
+    "|kingdom|united|federation|inc|ltd|llc|gmbh|corp|corporation|company|bank|university"
+    "|college|school|hospital|clinic|center|centre|hotel|station|street|road|avenue|the|of|and"
+)
+NOT_PERSONAL = rf"(^|[^a-z])({NOT_PERSONAL_WORDS})([^a-z]|$)"
+#: Share of a name column's rows holding such a word that makes it a column of places or
+#: organisations (a column of airports, towns or companies called ``name``).
+NOT_PERSONAL_SHARE = 0.05
 
 
 def person_names(table, scan: TableScan) -> dict[str, dict]:  # noqa: ANN001
     """Columns of personal names: named like one (first_name, surname, customer_name) and
-    filled with capitalised words. Counted exactly; samples masked."""
+    filled with capitalised words, few of which name a place or an organisation ("Sterling
+    Municipal Airport", "Kirkland Lake", "Acme Ltd"). Counted exactly; samples masked."""
     found = {}
     for c in scan.columns.values():
         present = scan.present(c)
@@ -341,6 +355,11 @@ def person_names(table, scan: TableScan) -> dict[str, dict]:  # noqa: ANN001
             words = values.filter(values.text.re_search(WORDS))
             names = int(aggregate_row(words, {"n": words.n.sum()})["n"] or 0)
         if names / present < NAME_SHARE:
+            continue
+        places = values.filter(values.text.lower().re_search(NOT_PERSONAL))
+        if int(aggregate_row(places, {"n": places.n.sum()})["n"] or 0) >= (
+            NOT_PERSONAL_SHARE * present
+        ):
             continue
         known = values.filter(values.value.notnull())
         sample = known.select("value").order_by("value").limit(3).execute()["value"]

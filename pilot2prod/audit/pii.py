@@ -362,9 +362,34 @@ def scan_column(
         region = likely_region([v for v, _ in values])
         source = "inferred from the numbers' shapes" if region else ""
     found = validate_candidates(values, candidates, region, exact=complete)
+    if "phone" in found and numbered_in_sequence(column, values, distinct):
+        del found["phone"]
     if "phone" in found and region:
         found["phone"]["region"] = f"{region} ({source})"
     return found
+
+
+#: A column named for phone numbers keeps them whatever their digits look like.
+PHONE_COLUMN = re.compile(r"phone|tel|mobile|cell|fax|handy|contact", re.IGNORECASE)
+#: Distinct values per unit of the range their digits span, from which numbers are counted off
+#: in sequence (order and invoice numbers) rather than dialled: phone numbers of one area
+#: spread over millions of subscriber numbers.
+SEQUENCE_DENSITY = 0.05
+
+
+def numbered_in_sequence(column: str, values: list[tuple[str, int]], distinct: int | None) -> bool:
+    """Whether the phone-like values of a column are numbers counted off in sequence, such as
+    ``2015-000001`` to ``2015-021350`` (order numbers that are valid phone numbers in some
+    region): written without ``+``, in a column not named for phones, with their ``distinct``
+    values filling at least :data:`SEQUENCE_DENSITY` of the range their digits span."""
+    if PHONE_COLUMN.search(column):
+        return False
+    national = [v for v, _ in values if "+" not in v]
+    if len(national) < 20 or len(national) < 0.9 * len(values):
+        return False
+    digits = [int(d) for v in national if (d := re.sub(r"\D", "", v))]
+    span = max(digits) - min(digits) + 1
+    return max(distinct or 0, len(values)) / span >= SEQUENCE_DENSITY
 
 
 #: Regions tried when numbers are written without a country prefix and none is given.

@@ -623,9 +623,12 @@ def gaps(
             empty = frame.assign(_e=frame["n"] * ((value_mask >> i) & 1))
             counts = empty.groupby("value", dropna=False)["_e"].sum().reindex(totals.index)
             full, none = counts == totals, counts == 0
-            if (full | none).all() and full.any() and none.any():
+            # Empty where the category is empty too is a shared gap, not a field that does not
+            # apply (and a null has no name to quote).
+            explained_by_null = any(pd.isna(v) for v in totals.index[full])
+            if (full | none).all() and full.any() and none.any() and not explained_by_null:
                 structural.add(g)
-                values = ", ".join(f"'{v}'" for v in sorted(totals.index[full].astype(str))[:5])
+                values = ", ".join(f"'{v}'" for v in sorted(str(v) for v in totals.index[full])[:5])
                 findings.append(
                     Finding(
                         name,

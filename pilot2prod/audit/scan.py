@@ -111,6 +111,10 @@ class ColumnScan:
     high_fence: float | None = None
     outliers: int = 0
     worst: list[float] = field(default_factory=list)  # the values furthest beyond the fences
+    #: The smallest positive value within the far-out fences, and the largest value that is
+    #: not one of the :data:`SENTINELS` (None: not measured).
+    regular_low: float | None = None
+    regular_high: float | None = None
     newest: object = None  # the newest value of a timestamp column
     #: Number columns: values below zero, and the rows holding each of the column's
     #: :func:`sentinel_values` (None: not counted by a scan).
@@ -227,7 +231,7 @@ def storage_kind(dtype) -> str:  # noqa: ANN001 - an ibis DataType
         return "boolean"
     if dtype.is_numeric():
         return "number"
-    if dtype.is_temporal():
+    if dtype.is_temporal() and not dtype.is_time():  # a time of day has no date to judge
         return "temporal"
     return "other"
 
@@ -503,18 +507,61 @@ NON_POSITIVE_SHARE = 0.05
 
 def sentinel_values(c: ColumnScan) -> list[float]:
     """The sentinel values that would stand apart from ``c``'s values: beyond its far-out
-    fences, or (a code or score of few values) far above or below all its other values."""
+    fences, or (a code or score of few values) far above or below all its other values.
+
+    Fences are not the whole test. A zero is judged by the gap it leaves
+    (:func:`zero_stands_apart`): on the log scale it lies infinitely far below every positive
+    value, and on the raw scale a column far from zero can have fences wide enough to hold it
+    (ages from 18 to 80). A large sentinel stands apart when it is more than
+    :data:`SENTINEL_GAP` times the column's largest other value, however wide the fences of a
+    skewed column are (999 in a percentage)."""
     out = []
     for v in SENTINELS:
-        if c.fence_scale == "log":
-            apart = v <= 0 or v < c.low_fence or v > c.high_fence
-        elif c.fence_scale == "raw":
-            apart = v < c.low_fence or v > c.high_fence
-        else:
+        if c.minimum is None or not c.minimum <= v <= c.maximum:
+            continue
+        if not c.fence_scale:
             apart = v >= 99 or v < 0
-        if apart and c.minimum is not None and c.minimum <= v <= c.maximum:
+        elif v == 0:
+            apart = zero_stands_apart(c) or (c.fence_scale == "raw" and v < c.low_fence)
+        else:
+            apart = v < c.low_fence or v > c.high_fence or _far_above_the_rest(c, v)
+        if apart:
             out.append(float(v))
     return out
+
+
+#: A sentinel above a column's values stands apart at more than this many times the largest
+#: other value.
+SENTINEL_GAP = 2.0
+
+
+def _far_above_the_rest(c: ColumnScan, v: float) -> bool:
+    """Before the largest other value is measured, every positive sentinel in the column's
+    range is a candidate (the scan counts them, then judges)."""
+    if v <= 0:
+        return False
+    return c.regular_high is None or v > SENTINEL_GAP * c.regular_high
+
+
+#: A zero stands apart from a column's values when the gap between it and the column's
+#: smallest positive regular value is wider than the rest of the way to the lower quartile and
+#: at least this share of the interquartile range.
+ZERO_GAP = 0.5
+
+
+def zero_stands_apart(c: ColumnScan) -> bool:
+    """Whether zeros in a number column stand apart from the rest: the smallest positive
+    regular value (within the fences) is further from zero than from the lower quartile, and
+    far next to the spread of the middle half (an age of 0 where adults start at 18), not the
+    next step of the column's own scale (0 grams of fibre beside 1, 2 and 5; a 0 on a 0-10
+    scale; minute 0 of an hour). Before the smallest regular value is measured, every zero is a
+    candidate (the scan counts them, then judges)."""
+    if c.regular_low is None:
+        return True
+    if c.q1 is None or c.q3 is None:
+        return False
+    gap = c.regular_low
+    return gap > c.q1 - gap and gap >= ZERO_GAP * (c.q3 - c.q1)
 
 
 def _fence(s: ColumnScan, scale: str, q1: float | None, q3: float | None, k: float) -> None:
@@ -610,13 +657,18 @@ def _quartiles(table: ir.Table, scans: list[ColumnScan], tukey_k: float) -> None
             else values < s.low_fence
         )
         aggregates[f"c{i}"] = (low | (values > s.high_fence)).sum()
+        aggregates[f"r{i}"] = values.min(where=(values > 0) & (values >= s.low_fence))
+        aggregates[f"h{i}"] = values.max(where=~values.isin(SENTINELS))
     if not aggregates:
         return
     row = _quantile_row(table, aggregates)
-    for key, (s, v) in asked.items():
-        s.sentinel_rows[v] = _int(row[key])
     for i, s in fenced.items():
         s.outliers = _int(row[f"c{i}"])
+        s.regular_low = _float(row[f"r{i}"])
+        s.regular_high = _float(row[f"h{i}"])
+    for key, (s, v) in asked.items():
+        if v in sentinel_values(s):  # judged again, knowing the smallest regular value
+            s.sentinel_rows[v] = _int(row[key])
     # A number that may be a phone is never shown.
     _worst(table, [s for s in fenced.values() if s.outliers and not s.pii_candidates])
 

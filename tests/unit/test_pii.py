@@ -217,3 +217,22 @@ def test_shape_test_keeps_every_number_the_matcher_finds(text, region):
             text[match.end :]
         )
         assert ((match.start, match.end) in found) != bool(glued), (text, match.raw_string)
+
+
+def test_numbers_counted_off_in_sequence_are_not_phone_numbers():
+    """gt's pizzaplace numbers its orders 2015-000001, 2015-000002, ...: valid phone numbers in
+    some region, so the column was reported as phone numbers (a false NO-GO). Numbers that fill
+    the range their digits span are counted off, not dialled; a column named for phones keeps
+    them, and phone numbers spread over their area's range stay phone numbers."""
+    import ibis
+    import numpy as np
+
+    from pilot2prod.audit.pii import scan_column
+
+    orders = [f"2015-{i:06d}" for i in range(1, 3001)]
+    assert "phone" not in scan_column(ibis.memtable(pd.DataFrame({"id": orders})), "id")
+    assert "phone" in scan_column(ibis.memtable(pd.DataFrame({"phone": orders})), "phone")
+    rng = np.random.default_rng(0)
+    dialled = [f"030 {n}" for n in rng.integers(2_000_000, 99_999_999, 3000)]
+    found = scan_column(ibis.memtable(pd.DataFrame({"id": dialled})), "id")
+    assert found["phone"]["values"] == 3000

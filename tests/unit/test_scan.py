@@ -256,3 +256,25 @@ def test_a_right_tail_is_judged_on_the_log_scale_and_a_symmetric_spread_on_the_r
     assert more_symmetric_on_log(median / spread, median, median * spread)
     half = median * (0.5 + 0.49 * tilt)
     assert not more_symmetric_on_log(median - half, median, median + half)
+
+
+def test_a_time_of_day_column_is_audited_without_dates(tmp_path):
+    """DuckDB reads ``11:38:36`` as TIME (gt's pizzaplace: the time of each order): a time of
+    day has no date to judge freshness or the order of events by, so it is counted like any
+    other column (the audit crashed on it: a TIME has no date)."""
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "id,date,time,price\n"
+        + "".join(
+            f"{i},2015-01-{1 + i % 28:02d},{8 + i % 14}:{i % 60:02d}:05,{10 + i % 7}.5\n"
+            for i in range(200)
+        ),
+        encoding="utf-8",
+    )
+    opened = open_source(discover(str(path))[0])[0]
+    assert opened.table.schema()["time"].is_time()
+    audit = audit_source(opened, pd.Timestamp("2026-01-01"))
+    assert audit.rows == 200
+    scan = scan_table(opened.table)
+    assert scan.columns["time"].kind == "other" and scan.columns["date"].kind == "temporal"
+    assert not [f for f in audit.findings if f.column == "time"]
