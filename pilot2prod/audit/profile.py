@@ -17,13 +17,17 @@ def profile_from_scan(scan: TableScan) -> pd.DataFrame:
 
     Blanks are empty after trimming white space; placeholders are values such as ``N/A``,
     ``-``, ``unknown`` or ``1900-01-01`` that stand in for a missing value, and ``0`` in a
-    text column whose values are mostly not numbers.
+    text column whose other values are hardly ever numbers.
     """
     rows = scan.rows
     out = []
     for c in scan.columns.values():
         placeholders = c.placeholders
-        if c.kind == "text" and scan.number_share(c) < MOSTLY:
+        present = scan.present(c)
+        # Zeros stand in for nothing in a column of words ("0" as a name), not in a column of
+        # numbers that holds some text ("0" inches of rain beside "T" for a trace).
+        other_numbers = (c.numbers - c.zeros) / present if present else 0.0
+        if c.kind == "text" and c.zeros and other_numbers < 1 - MOSTLY:
             placeholders += c.zeros
         missing = c.nulls + c.blanks + placeholders
         out.append(

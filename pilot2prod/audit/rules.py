@@ -102,7 +102,8 @@ def _numbers(scan: TableScan) -> list[ColumnScan]:
 
 
 def negatives(name: str, table: ir.Table, scan: TableScan) -> Check:
-    """A few negative values in a column that is otherwise never negative."""
+    """A few negative values in a column that is otherwise never negative, unless they continue
+    its distribution below zero (:func:`_continuing_below_zero`)."""
     candidates = [c for c in _numbers(scan) if c.minimum < 0 and c.kind != "boolean"]
     if not candidates:
         return Check()
@@ -112,10 +113,16 @@ def negatives(name: str, table: ir.Table, scan: TableScan) -> Check:
         **{f"c{i}": (number_values(table, c) < 0).sum() for i, c in enumerate(uncounted)},
     )
     counted = {c.name: _int(row[f"c{i}"]) for i, c in enumerate(uncounted)}
+    few = [
+        c
+        for c in candidates
+        if 0 < counted.get(c.name, c.negatives) <= (1 - LIMITS.holds) * scan.present(c)
+    ]
+    below_zero = _continuing_below_zero(table, few)
     findings = []
-    for c in candidates:
+    for c in few:
         negative, present = counted.get(c.name, c.negatives), scan.present(c)
-        if 0 < negative <= (1 - LIMITS.holds) * present:
+        if c.name not in below_zero:
             findings.append(
                 Finding(
                     name,
@@ -129,6 +136,35 @@ def negatives(name: str, table: ir.Table, scan: TableScan) -> Check:
                 )
             )
     return Check(findings)
+
+
+#: Negative values continue a column below zero when half of them lie closer to zero than this
+#: quantile of its positive values.
+BELOW_ZERO_QUANTILE = 0.05
+
+
+def _continuing_below_zero(table: ir.Table, columns: list[ColumnScan]) -> set[str]:
+    """The columns whose few negative values continue their distribution below zero (a cold
+    night's low temperature, an airfield below sea level: half of them closer to zero than
+    nearly all the positive values), rather than mirror it (a duration whose sign flipped lies
+    as far from zero as the others). Engines without quantiles judge none so."""
+    if not columns:
+        return set()
+    aggregates = {}
+    for i, c in enumerate(columns):
+        values = number_values(table, c)
+        aggregates[f"n{i}"] = (-values).quantile(0.5, where=values < 0)
+        aggregates[f"p{i}"] = values.quantile(BELOW_ZERO_QUANTILE, where=values > 0)
+    try:
+        row = _row(table, **aggregates)
+    except (ibis_errors.OperationNotDefinedError, ibis_errors.UnsupportedOperationError):
+        return set()
+    out = set()
+    for i, c in enumerate(columns):
+        negative, positive = row.get(f"n{i}"), row.get(f"p{i}")
+        if negative is not None and positive is not None and float(negative) < float(positive):
+            out.add(c.name)
+    return out
 
 
 def sentinels(name: str, table: ir.Table, scan: TableScan) -> tuple[Check, dict[str, list]]:

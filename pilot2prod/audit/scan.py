@@ -71,6 +71,9 @@ PLACEHOLDER_MAX_LENGTH = max(len(p) for p in PLACEHOLDERS)
 #: Shapes that make a placeholder token a real value when most of a column shares them:
 #: two-letter codes (NA is North America, or Namibia) and capitalised names (None, Nil).
 CODE_SHAPE = r"^[A-Z]{2}$"
+#: A column of this many distinct values or fewer holds codes and flags: its numbers are codes
+#: (no outliers; "4" beside "f" and "r" is a code, not a mix of types).
+CODE_VALUES = 10
 NAME_SHAPE = r"^[A-Z][a-z]+([ '-][A-Z][a-z]+)*$"
 MOST_SHARE_SHAPE = 0.5
 #: A column whose values are this share of one type holds that type (the rest are errors).
@@ -616,7 +619,7 @@ def _quartiles(table: ir.Table, scans: list[ColumnScan], tukey_k: float) -> None
         s.minimum, s.maximum = _float(ranges[f"c{i}_lo"]), _float(ranges[f"c{i}_hi"])
         s.negatives = _int(ranges[f"c{i}_neg"])
         present = _int(ranges[f"c{i}_n"])
-        if s.minimum is None or present == 0 or s.distinct <= 10:  # codes and flags
+        if s.minimum is None or present == 0 or s.distinct <= CODE_VALUES:  # codes and flags
             continue
         few_negatives = _int(ranges[f"c{i}_neg"]) <= (1 - RULE_HOLDS) * present
         wanted[i] = "positive" if few_negatives and s.maximum > 0 else "all"

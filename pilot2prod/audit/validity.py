@@ -14,7 +14,7 @@ import ibis
 import pandas as pd
 
 from pilot2prod.audit.relations import iso_time
-from pilot2prod.audit.scan import MOSTLY, ColumnScan, TableScan
+from pilot2prod.audit.scan import CODE_VALUES, MOSTLY, ColumnScan, TableScan
 
 TUKEY_K = 3.0
 
@@ -55,6 +55,13 @@ def validity_from_scan(scan: TableScan, declared_types: bool) -> pd.DataFrame:
     )
 
 
+def _numbers_among_codes(c: ColumnScan, numeric_share: float) -> bool:
+    """A column of a few codes in which numbers are the minority ("4" beside "f" and "r" for a
+    car's drive): its numbers are codes too, not a mix of types. Where numbers are the rule, a
+    word among them is still a mix ("net thirty" among 14, 30 and 60 days)."""
+    return not c.distinct_estimated and c.distinct <= CODE_VALUES and numeric_share < 0.5
+
+
 def _column_validity(scan: TableScan, c: ColumnScan, declared_types: bool) -> ColumnValidity:
     non_missing = scan.present(c)
     if c.kind in ("text", "other"):
@@ -82,7 +89,9 @@ def _column_validity(scan: TableScan, c: ColumnScan, declared_types: bool) -> Co
         numeric_share=numeric_share,
         date_share=date_share,
         date_formats=dict(c.date_shapes) if c.kind == "text" else {},
-        mixed_types=non_missing > 0 and 1 - MOSTLY <= typed_share < MOSTLY,
+        mixed_types=non_missing > 0
+        and 1 - MOSTLY <= typed_share < MOSTLY
+        and not _numbers_among_codes(c, numeric_share),
         numbers_as_text=declared_types and c.kind == "text" and inferred == "number",
         minimum=c.minimum if inferred == "number" else None,
         maximum=c.maximum if inferred == "number" else None,

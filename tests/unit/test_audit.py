@@ -95,6 +95,9 @@ def test_profile_counts_planted_gaps_and_duplicates(estate_dir):
     )
     zeros = column_profile(codes).set_index("column")["placeholders"]
     assert (zeros["phone"], zeros["qty"]) == (3, 0)  # "0" stands in for a missing phone
+    # mosaicData's Weather: inches of rain, "T" for a trace; its zeros are dry days.
+    rain = ibis.memtable(pd.DataFrame({"precip": ["0", "0", "0", "T", "0.01", "0.25", "0"]}))
+    assert column_profile(rain).set_index("column").loc["precip", "placeholders"] == 0
     assert duplicate_keys(table, "id") == 1
     assert duplicate_rows(table) == 0
 
@@ -160,6 +163,7 @@ def test_validity_infers_types_formats_outliers_and_id_columns(tmp_path):
                 "2024-01-0" + str(1 + i % 9) if i % 4 else f"0{1 + i % 9}.02.2024" for i in range(n)
             ],
             "mixed": [str(i) if i % 2 else f"item {i}" for i in range(n)],
+            "drive": [("f", "4", "r")[i % 3] for i in range(n)],  # ggplot2's mpg: codes
             "flag": ["1" if i % 7 == 0 else "0" for i in range(n)],
             "const": ["ACME"] * n,
             "created": ["2024-01-10 10:00:00"] * n,
@@ -176,7 +180,7 @@ def test_validity_infers_types_formats_outliers_and_id_columns(tmp_path):
     assert v.loc["flag", "outliers"] == 0  # a 0/1 flag has no outliers
     assert v.loc["when", "inferred_type"] == "date"
     assert v.loc["when", "date_formats"] == {"YYYY-MM-DD": 300, "DD.MM.YYYY": 100}
-    assert v.loc["mixed", "mixed_types"]
+    assert v.loc["mixed", "mixed_types"] and not v.loc["drive", "mixed_types"]
     assert v.loc["const", "constant"] and not v.loc["amount", "constant"]
     assert v.loc["ref", "id_like"] and not v.loc["const", "id_like"]
     assert consistency_violations(table, "created", "resolved") == 3

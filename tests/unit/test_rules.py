@@ -300,3 +300,20 @@ def test_a_gap_where_the_category_is_empty_too_is_not_structural(tmp_path):
     frame.to_csv(tmp_path / "t.csv", index=False)
     result = run(Parameters.parse({"sources": str(tmp_path), "as_of": "2026-11-02"}))
     assert not [f for f in result.audits["t.csv"].findings if f.rule == "structural_gap"]
+
+
+def test_negatives_that_continue_a_column_below_zero_are_not_a_defect(tmp_path):
+    """mosaicData's Weather: a few nights below 0 °F among thousands of days above it continue
+    the low temperatures below zero; a turnaround whose sign flipped lies as far from zero as
+    the others. Only the second is reported (SQLite, without quantiles, reports both)."""
+    rng = np.random.default_rng(11)
+    n = 3000
+    low = np.round(rng.normal(45, 15, n).clip(0.5, None))
+    low[:12] = -np.array([1, 1, 2, 2, 3, 3, 4, 4, 5, 6, 7, 9])
+    turnaround = np.round(rng.lognormal(3, 0.6, n), 1)
+    turnaround[:12] = -turnaround[:12]
+    frame = pd.DataFrame({"low_temp_f": low, "turnaround_h": turnaround})
+    frame.to_csv(tmp_path / "days.csv", index=False)
+    result = run(Parameters.parse({"sources": str(tmp_path / "days.csv"), "as_of": "2026-11-02"}))
+    negative = [f.column for f in result.audits["days.csv"].findings if f.rule == "negative_values"]
+    assert negative == ["turnaround_h"]
