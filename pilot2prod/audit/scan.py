@@ -74,6 +74,9 @@ CODE_SHAPE = r"^[A-Z]{2}$"
 #: A column of this many distinct values or fewer holds codes and flags: its numbers are codes
 #: (no outliers; "4" beside "f" and "r" is a code, not a mix of types).
 CODE_VALUES = 10
+#: A column of numbers between 0 and this, with no more distinct values than that, is a small
+#: scale, which has no outliers either: a 0-10 rating (the likelihood to recommend), a month.
+SCALE_TOP = 12
 NAME_SHAPE = r"^[A-Z][a-z]+([ '-][A-Z][a-z]+)*$"
 MOST_SHARE_SHAPE = 0.5
 #: A column whose values are this share of one type holds that type (the rest are errors).
@@ -567,6 +570,16 @@ def zero_stands_apart(c: ColumnScan) -> bool:
     return gap > c.q1 - gap and gap >= ZERO_GAP * (c.q3 - c.q1)
 
 
+def codes_or_scale(s: ColumnScan) -> bool:
+    """Codes, flags and small scales (:data:`CODE_VALUES`, :data:`SCALE_TOP`): a number column
+    whose values are categories, not measurements. A far-out value planted among them makes
+    the column a measurement again (it widens the range)."""
+    if s.distinct <= CODE_VALUES:
+        return True
+    small = s.minimum is not None and s.maximum is not None and 0 <= s.minimum <= s.maximum
+    return small and s.maximum <= SCALE_TOP and s.distinct <= SCALE_TOP + 1
+
+
 def _fence(s: ColumnScan, scale: str, q1: float | None, q3: float | None, k: float) -> None:
     """Tukey's far-out fences ``k`` interquartile ranges beyond the quartiles, on ``scale``."""
     s.q1, s.q3 = q1, q3
@@ -592,8 +605,8 @@ def _quartiles(table: ir.Table, scans: list[ColumnScan], tukey_k: float) -> None
     its positive values (a ratio to the quartiles) when that scale makes it more symmetric
     (:func:`more_symmetric_on_log`), and on the raw scale otherwise; a column that really takes
     negative values (or no positive one) on the raw scale. ``q1`` and ``q3`` are the quartiles
-    the fences were set from. Codes and flags (ten distinct values or fewer) have no outliers:
-    only their range is read.
+    the fences were set from. Codes, flags and small scales (:func:`codes_or_scale`) have no
+    outliers: only their range is read.
 
     The ranges come in one aggregate and the quantiles in another; a second one only for the
     quartiles of all values of a column fenced on the raw scale that holds many zeros."""
@@ -619,7 +632,7 @@ def _quartiles(table: ir.Table, scans: list[ColumnScan], tukey_k: float) -> None
         s.minimum, s.maximum = _float(ranges[f"c{i}_lo"]), _float(ranges[f"c{i}_hi"])
         s.negatives = _int(ranges[f"c{i}_neg"])
         present = _int(ranges[f"c{i}_n"])
-        if s.minimum is None or present == 0 or s.distinct <= CODE_VALUES:  # codes and flags
+        if s.minimum is None or present == 0 or codes_or_scale(s):
             continue
         few_negatives = _int(ranges[f"c{i}_neg"]) <= (1 - RULE_HOLDS) * present
         wanted[i] = "positive" if few_negatives and s.maximum > 0 else "all"

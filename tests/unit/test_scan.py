@@ -278,3 +278,19 @@ def test_a_time_of_day_column_is_audited_without_dates(tmp_path):
     scan = scan_table(opened.table)
     assert scan.columns["time"].kind == "other" and scan.columns["date"].kind == "temporal"
     assert not [f for f in audit.findings if f.column == "time"]
+
+
+def test_a_0_to_10_rating_has_no_far_out_values_until_one_is_planted():
+    """The likelihood to recommend (0-10, eleven values; stevedata's ESS survey) is a scale:
+    its 0s and 1s were far out on the log scale. A value far outside it makes the column a
+    measurement again, and that value is found."""
+    rng = np.random.default_rng(2)
+    rating = rng.choice(
+        np.arange(11), 3000, p=[0.01] * 3 + [0.02] * 3 + [0.1, 0.15, 0.2, 0.25, 0.21]
+    )
+    scan = scan_table(ibis.memtable(pd.DataFrame({"nps": rating})))
+    assert scan.columns["nps"].fence_scale == "" and scan.columns["nps"].outliers == 0
+    rating = rating.astype(float)
+    rating[:3] = 37_000.0
+    scan = scan_table(ibis.memtable(pd.DataFrame({"nps": rating})))
+    assert scan.columns["nps"].worst[0] == 37_000.0
