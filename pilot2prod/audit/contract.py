@@ -117,6 +117,7 @@ def usual_spellings(table: ibis.Table, name: str, drop_placeholders: bool = True
     """The values of a category column a contract should allow: placeholders left out (where
     the audit counted them as such: NA in a column of region codes is a value), and of several
     spellings of one value ('Closed', 'closed ') only the most frequent."""
+    from pilot2prod.audit.relations import SPELLING_NOISE
     from pilot2prod.audit.scan import PLACEHOLDERS
 
     counts = (
@@ -128,7 +129,7 @@ def usual_spellings(table: ibis.Table, name: str, drop_placeholders: bool = True
     if drop_placeholders:
         counts = counts[~counts["value"].str.strip().str.lower().isin(PLACEHOLDERS)]
     counts = counts[counts["value"].str.strip() != ""]
-    counts["key"] = counts["value"].str.lower().str.replace(r"[^0-9a-z]", "", regex=True)
+    counts["key"] = counts["value"].str.lower().str.replace(SPELLING_NOISE, "", regex=True)
     usual = counts.sort_values("n", ascending=False).drop_duplicates("key")
     return sorted(usual["value"].astype(str))
 

@@ -24,9 +24,17 @@ def iso_time(column: ibis.Value) -> ibis.Value:
     return text.re_search(ISO_TIME).ifelse(text, ibis.null("string"))
 
 
+#: What writers vary in one value: spaces, dots, commas, hyphens, underscores, quotes, brackets
+#: and slashes. Letters of every script, digits and signs that change the meaning (< and >=,
+#: +, %, &) stay.
+SPELLING_NOISE = r"""[\s.,;:_'"()/-]+"""
+
+
 def normalised(value: ibis.Value) -> ibis.Value:
-    """Lower case, letters and digits only: 'ACME  GmbH.' and 'Acme GmbH' become equal."""
-    return value.cast("string").lower().re_replace(r"[^0-9a-z]", "")
+    """Lower case without :data:`SPELLING_NOISE`: 'ACME  GmbH.' and 'Acme GmbH', 'FALCON XP' and
+    'FALCON-XP' become equal; 'Москва' and 'Казань', '<40' and '>=40' stay apart (keeping only
+    the letters a to z had made every value in another script, and every range, one value)."""
+    return value.cast("string").lower().re_replace(SPELLING_NOISE, "")
 
 
 @dataclass(frozen=True)

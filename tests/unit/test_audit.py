@@ -361,3 +361,28 @@ def test_contracts_load_pandera_without_pandas_on_spark():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[]"
+
+
+def test_values_in_other_scripts_and_ranges_are_not_spellings_of_one_value():
+    """Keeping only the letters a to z made every Cyrillic city one value in several spellings
+    (and the contract allowed only one of them), and '<40' / '>=40' one age group (gt's
+    rx_adsl). Case, spaces, dots and hyphens still make variants."""
+    import ibis
+
+    from pilot2prod.audit.contract import usual_spellings
+    from pilot2prod.audit.relations import spelling_variants
+
+    frame = pd.DataFrame(
+        {
+            "city": ["Москва", "Санкт-Петербург", "Казань", "москва "] * 50,
+            "age_group": ["<40", ">=40", "<40", ">=40"] * 50,
+            "company": ["ACME GmbH.", "Acme GmbH", "FALCON XP", "FALCON-XP"] * 50,
+        }
+    )
+    t = ibis.memtable(frame)
+    city = spelling_variants(t, "city")
+    assert (city.entities_with_variants, city.examples) == (1, [["Москва", "москва "]])
+    assert spelling_variants(t, "age_group").entities_with_variants == 0
+    assert spelling_variants(t, "company").entities_with_variants == 2
+    assert len(usual_spellings(t, "city")) == 3
+    assert usual_spellings(t, "age_group") == ["<40", ">=40"]
