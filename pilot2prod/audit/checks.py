@@ -31,7 +31,14 @@ from pilot2prod.audit.relations import (
     read_latency,
     spelling_variants_by_column,
 )
-from pilot2prod.audit.scan import MOSTLY, TableScan, aggregate_row, scan_table
+from pilot2prod.audit.scan import (
+    MOSTLY,
+    NAME_INITIAL,
+    NAME_LETTERS,
+    TableScan,
+    aggregate_row,
+    scan_table,
+)
 from pilot2prod.audit.validity import TUKEY_K, validity_from_scan
 from pilot2prod.privacy import mask_value, masked_examples
 from pilot2prod.sources import OpenedSource
@@ -321,7 +328,10 @@ QUALIFIED_NAME_COLUMN = re.compile(
     r"|patient|person)[ _-]?(name|surname|forename)s?$",
     re.IGNORECASE,
 )
-WORDS = r"^[A-Za-z][A-Za-z'.-]*( [A-Za-z][A-Za-z'.-]*)*$"
+WORDS = (
+    rf"^[{NAME_INITIAL}{NAME_LETTERS}][{NAME_INITIAL}{NAME_LETTERS}'.-]*"
+    rf"( [{NAME_INITIAL}{NAME_LETTERS}][{NAME_INITIAL}{NAME_LETTERS}'.-]*)*$"
+)
 #: Words of the names of places and organisations that (almost) no personal name holds; common
 #: surnames among them (Park, West, Hill, Lake) are left out, so a list of people keeps its names.
 NOT_PERSONAL_WORDS = (

@@ -77,7 +77,13 @@ CODE_VALUES = 10
 #: A column of numbers between 0 and this, with no more distinct values than that, is a small
 #: scale, which has no outliers either: a 0-10 rating (the likelihood to recommend), a month.
 SCALE_TOP = 12
-NAME_SHAPE = r"^[A-Z][a-z]+([ '-][A-Z][a-z]+)*$"
+#: Letters that open a name and letters inside one: Latin (with the accented letters of Western,
+#: Central and Northern Europe: Müller, José, Łukasz, Ørsted) and Cyrillic. Explicit ranges, not
+#: \p{Lu}: PostgreSQL's regular expressions have no Unicode classes, and RE2's [[:upper:]] is
+#: ASCII only.
+NAME_INITIAL = "A-ZÀ-ÖØ-ÞĀ-ſА-ЯЁ"
+NAME_LETTERS = "a-zß-öø-ÿĀ-ſа-яё"
+NAME_SHAPE = rf"^[{NAME_INITIAL}][{NAME_LETTERS}]+([ '-][{NAME_INITIAL}][{NAME_LETTERS}]+)*$"
 MOST_SHARE_SHAPE = 0.5
 #: A column whose values are this share of one type holds that type (the rest are errors).
 MOSTLY = 0.95

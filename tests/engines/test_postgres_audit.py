@@ -237,6 +237,22 @@ def test_real_corpus_in_postgresql(server, monkeypatch, tmp_path):
         real_corpus.assert_audited_intact(key, frame, audit)
 
 
+def test_names_in_other_alphabets_are_found_in_postgresql(server, monkeypatch, tmp_path):
+    """Name shapes are written as explicit Unicode ranges (PostgreSQL's regular expressions
+    have no Unicode classes): accented and Cyrillic names are personal data in PostgreSQL as in
+    a file, and the place words and the audit's other checks run there too."""
+    names = ["José García", "Łukasz Nowak", "Анна Иванова", "Zoë Müller", "Ödön Horváth"] * 40
+    towns = ["Kirkland Lake", "Iroquois Falls", "Thunder Bay", "Vaughan", "Cobalt"] * 40
+    frame = pd.DataFrame({"customer_name": names, "name": towns})
+    with psycopg.connect(server.url(), autocommit=True) as con, con.cursor() as cursor:
+        postgres_server.copy_frame(cursor, "unicode_names", frame, {})
+    result = _audit_tables(server, monkeypatch, ["unicode_names"], tmp_path)
+    audit = result.audits["unicode_names"]
+    assert audit.details["backend"] == "postgres"
+    assert set(audit.personal_data) == {"customer_name"}
+    assert audit.personal_data["customer_name"]["person_name"]["values"] == 200
+
+
 @settings(
     max_examples=4,
     deadline=None,

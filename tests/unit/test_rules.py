@@ -317,3 +317,20 @@ def test_negatives_that_continue_a_column_below_zero_are_not_a_defect(tmp_path):
     result = run(Parameters.parse({"sources": str(tmp_path / "days.csv"), "as_of": "2026-11-02"}))
     negative = [f.column for f in result.audits["days.csv"].findings if f.rule == "negative_values"]
     assert negative == ["turnaround_h"]
+
+
+def test_names_written_with_accents_or_in_cyrillic_are_personal_names(tmp_path):
+    """A name was shaped like one only in the letters a to z: a customer list of José García,
+    Łukasz Nowak and Анна Иванова went unflagged."""
+    rng = np.random.default_rng(8)
+    first = ["José", "Łukasz", "Анна", "Søren", "Zoë", "Ana", "François", "Ödön"]
+    last = ["García", "Nowak", "Иванова", "Kierkegaard", "Müller", "Sousa", "Lefèvre", "Horváth"]
+    names = [f"{a} {b}" for a, b in zip(rng.choice(first, 300), rng.choice(last, 300), strict=True)]
+    pd.DataFrame({"id": range(300), "customer_name": names, "name": names}).to_csv(
+        tmp_path / "customers.csv", index=False
+    )
+    result = run(Parameters.parse({"sources": str(tmp_path), "as_of": "2026-11-02"}))
+    personal = result.audits["customers.csv"].personal_data
+    assert set(personal) == {"customer_name", "name"}
+    assert personal["name"]["person_name"]["values"] == 300
+    assert "José" not in str(personal) and "Анна" not in str(personal)
