@@ -115,17 +115,19 @@ class Result:
         findings = self.scorecard.findings()
         blocking = findings[findings["severity"] == "blocking"]
         verdict = "GO" if self.scorecard.go else "NO-GO"
+        one = len(self.audits) == 1
         if self.scorecard.go:
+            sources = "the source" if one else f"the {len(self.audits)} sources"
             answer = (
-                f"GO: the {len(self.audits)} sources can feed the pilot; nothing blocks. Fitness "
+                f"GO: {sources} can feed the pilot; nothing blocks. Fitness "
                 "for the specific decision is checked in Chapter 3."
             )
         else:
             worst = blocking["source"].value_counts()
+            where = "the source" if one else f"{len(worst)} of {len(self.audits)} sources"
             answer = (
-                f"NO-GO: {len(blocking)} blocking finding(s) in {len(worst)} of "
-                f"{len(self.audits)} sources must be resolved, or accepted by the data owner, "
-                "before anyone builds on this data."
+                f"NO-GO: {len(blocking)} blocking finding(s) in {where} must be resolved, or "
+                "accepted by the data owner, before anyone builds on this data."
             )
         facts = [
             ("Sources audited", self._sources_fact()),

@@ -334,3 +334,14 @@ def test_names_written_with_accents_or_in_cyrillic_are_personal_names(tmp_path):
     assert set(personal) == {"customer_name", "name"}
     assert personal["name"]["person_name"]["values"] == 300
     assert "José" not in str(personal) and "Анна" not in str(personal)
+
+
+def test_the_answer_speaks_of_one_source_as_one(tmp_path):
+    """'GO: the 1 sources can feed the pilot' (a single export, the most common run)."""
+    path = tmp_path / "export.csv"
+    pd.DataFrame({"order": range(50), "amount": np.linspace(5, 80, 50)}).to_csv(path, index=False)
+    one = run(Parameters.parse({"sources": str(path), "as_of": "2026-11-02"}))
+    assert one.headline().answer.startswith("GO: the source can feed the pilot;")
+    pd.DataFrame({"card": ["4111 1111 1111 1111"] * 50}).to_csv(path, index=False)
+    blocked = run(Parameters.parse({"sources": str(path), "as_of": "2026-11-02"}))
+    assert blocked.headline().answer.startswith("NO-GO: 1 blocking finding(s) in the source must")
