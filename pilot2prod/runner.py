@@ -228,10 +228,10 @@ def started_kernel(
     # socket's name falls back to TCP.
     private = Path(tempfile.mkdtemp(prefix="pilot2prod-kernel-"))
     connection = private / "kernel.json"
-    if len(os.fsencode(private / "kernel-ipc-65535")) < SOCKET_PATH_LIMIT:
-        manager = Manager(kernel_name="python3", transport="ipc", connection_file=str(connection))
-    else:
-        manager = Manager(kernel_name="python3", connection_file=str(connection))
+    fits = len(os.fsencode(private / "kernel-ipc-65535")) < SOCKET_PATH_LIMIT
+    manager = Manager(
+        kernel_name="python3", transport="ipc" if fits else "tcp", connection_file=str(connection)
+    )
     # Run at start-up in the notebook's namespace, so the statements bind no name there.
     arguments = [
         "--HistoryManager.hist_file=:memory:",

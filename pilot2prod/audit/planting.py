@@ -263,12 +263,8 @@ def score(clean_audit, planted_audit, planted: list[Planted]) -> Score:  # noqa:
         if p.rule == "personal_data":
             hit = p.column in planted_audit.personal_data
         elif p.rule == "sentinel_values":  # the planted value, not another one of the column
-            hit = any(
-                f.rule == p.rule
-                and f.column == p.column
-                and f"holds the value {p.values[0]:,.0f} in" in f.message
-                for f in planted_audit.findings
-            )
+            sentinels = (planted_audit.details or {}).get("sentinels", {})
+            hit = p.values[0] in sentinels.get(p.column, [])
         elif p.column is None:
             hit = any(rule == p.rule for rule, _ in got)
         else:

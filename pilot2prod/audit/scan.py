@@ -582,8 +582,9 @@ def codes_or_scale(s: ColumnScan) -> bool:
     the column a measurement again (it widens the range)."""
     if s.distinct <= CODE_VALUES:
         return True
-    small = s.minimum is not None and s.maximum is not None and 0 <= s.minimum <= s.maximum
-    return small and s.maximum <= SCALE_TOP and s.distinct <= SCALE_TOP + 1
+    if s.minimum is None or s.maximum is None:
+        return False
+    return 0 <= s.minimum and s.maximum <= SCALE_TOP and s.distinct <= SCALE_TOP + 1
 
 
 def _fence(s: ColumnScan, scale: str, q1: float | None, q3: float | None, k: float) -> None:
